@@ -1,0 +1,29 @@
+# Two commands do everything on a fresh clone (Python >= 3.11 and make):
+#   make book   build the site into _build/html (creates .venv and installs pinned deps if needed)
+#   make test   run the whole test suite: ntklib unit tests and every chapter through nbval
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: book test install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required; set PYTHON=python3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	# Build matplotlib's font cache now, so no chapter prints the one-time notice to stderr.
+	MPLBACKEND=Agg $(BIN)/python -c "import matplotlib.pyplot"
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -n -W --keep-going
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis

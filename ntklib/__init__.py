@@ -1,0 +1,53 @@
+"""ntklib: the small library behind *The Neural Tangent Kernel, executably*.
+
+Two-layer networks, their tangent kernels, the bounds of the lecture and the checkers that
+verify them.  Every public function validates its input and raises :class:`ValueError` naming
+the argument; every random draw goes through :func:`~ntklib.rng`.
+"""
+
+from . import bounds
+from .activations import ACTIVATIONS, Activation, get_activation
+from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_slope
+from .data import circle, lecture_domain, sphere, targets
+from .kernels import ntk_gram, ntk_gram_at_init, ntk_limit, relu_ntk_unit
+from .network import TwoLayerNet, init_network, output_scale
+from .plotting import PALETTE, rate_plot, set_theme
+from .seeding import DEFAULT_SEED, base_seed, rng
+from .stats import SlopeFit, clopper_pearson_lower, clopper_pearson_upper, fit_loglog, mean_ci
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "CheckReport",
+    "DEFAULT_SEED",
+    "PALETTE",
+    "RECORDS",
+    "SlopeFit",
+    "TwoLayerNet",
+    "base_seed",
+    "bounds",
+    "check",
+    "check_agreement",
+    "check_failure_rate",
+    "check_slope",
+    "circle",
+    "clopper_pearson_lower",
+    "clopper_pearson_upper",
+    "fit_loglog",
+    "get_activation",
+    "init_network",
+    "lecture_domain",
+    "mean_ci",
+    "ntk_gram",
+    "ntk_gram_at_init",
+    "ntk_limit",
+    "output_scale",
+    "rate_plot",
+    "relu_ntk_unit",
+    "rng",
+    "set_theme",
+    "sphere",
+    "targets",
+]

@@ -1,0 +1,140 @@
+r"""Activation functions with their first two derivatives and smoothness constants.
+
+Every activation is an :class:`~ntklib.Activation`: the function :math:`\sigma`, its
+derivatives :math:`\sigma'` and :math:`\sigma''` (elementwise on arrays of any
+shape), and the smoothness constant :math:`L = \sup_z |\sigma''(z)|` used by
+Lemma 5 (``None`` for the ReLU, whose derivative jumps at 0).
+
+=========  ==========================  ==============================  ==========================
+name       :math:`\sigma(z)`           :math:`\sigma'(z)`              :math:`L=\sup|\sigma''|`
+=========  ==========================  ==============================  ==========================
+relu       :math:`\max(0, z)`          :math:`1[z > 0]`                none
+tanh       :math:`\tanh z`             :math:`1-\tanh^2 z`             :math:`4/(3\sqrt3)`
+sigmoid    :math:`1/(1+e^{-z})`        :math:`s(1-s)`                  :math:`1/(6\sqrt3)`
+softplus   :math:`\log(1+e^{z})`       :math:`1/(1+e^{-z})`            :math:`1/4`
+erf        :math:`\mathrm{erf}(z)`     :math:`(2/\sqrt\pi)e^{-z^2}`    :math:`\sqrt{8/(\pi e)}`
+identity   :math:`z`                   :math:`1`                       :math:`0`
+=========  ==========================  ==============================  ==========================
+
+The ReLU derivative at 0 is taken to be 0; the identity
+:math:`\sigma(z) = z\,\sigma'(z)` (Remark 4 of the lecture) holds for either
+choice, and the kernel is unaffected because :math:`w^\top x = 0` has
+probability zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special
+
+Array = NDArray[np.float64]
+
+__all__ = ["Activation", "ACTIVATIONS", "get_activation"]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function and its derivatives.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"relu"``, ``"tanh"``, ...).
+    sigma, d1, d2 : callable
+        :math:`\\sigma`, :math:`\\sigma'`, :math:`\\sigma''`, elementwise on float arrays.
+    smoothness : float or None
+        :math:`L = \\sup_z |\\sigma''(z)|`, or ``None`` when :math:`\\sigma''` is not bounded
+        (the ReLU).
+    """
+
+    name: str
+    sigma: Callable[[Array], Array]
+    d1: Callable[[Array], Array]
+    d2: Callable[[Array], Array]
+    smoothness: float | None
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r}, smoothness={self.smoothness})"
+
+
+def _relu(z: Array) -> Array:
+    return np.maximum(z, 0.0)
+
+
+def _relu_d1(z: Array) -> Array:
+    return (z > 0).astype(np.float64)
+
+
+def _tanh_d1(z: Array) -> Array:
+    return 1.0 - np.tanh(z) ** 2
+
+
+def _tanh_d2(z: Array) -> Array:
+    t = np.tanh(z)
+    return -2.0 * t * (1.0 - t * t)
+
+
+def _sigmoid_d1(z: Array) -> Array:
+    s = special.expit(z)
+    return s * (1.0 - s)
+
+
+def _sigmoid_d2(z: Array) -> Array:
+    s = special.expit(z)
+    return s * (1.0 - s) * (1.0 - 2.0 * s)
+
+
+def _softplus(z: Array) -> Array:
+    return np.logaddexp(0.0, z)
+
+
+def _erf_d1(z: Array) -> Array:
+    return (2.0 / np.sqrt(np.pi)) * np.exp(-np.square(z))
+
+
+def _erf_d2(z: Array) -> Array:
+    return (-4.0 / np.sqrt(np.pi)) * z * np.exp(-np.square(z))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation("relu", _relu, _relu_d1, np.zeros_like, None),
+        Activation("tanh", np.tanh, _tanh_d1, _tanh_d2, 4.0 / (3.0 * np.sqrt(3.0))),
+        Activation("sigmoid", special.expit, _sigmoid_d1, _sigmoid_d2, 1.0 / (6.0 * np.sqrt(3.0))),
+        Activation("softplus", _softplus, special.expit, _sigmoid_d1, 0.25),
+        Activation("erf", special.erf, _erf_d1, _erf_d2, float(np.sqrt(8.0 / (np.pi * np.e)))),
+        Activation("identity", lambda z: np.array(z, dtype=np.float64), np.ones_like, np.zeros_like, 0.0),
+    )
+}
+"""Every activation ntklib knows, by name."""
+
+
+def get_activation(activation: str | Activation) -> Activation:
+    """Look an activation up by name (an :class:`~ntklib.Activation` passes through).
+
+    Parameters
+    ----------
+    activation : str or Activation
+        One of ``relu, tanh, sigmoid, softplus, erf, identity``.
+
+    Returns
+    -------
+    Activation
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown or the argument is neither a string nor an Activation.
+    """
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str) and activation in ACTIVATIONS:
+        return ACTIVATIONS[activation]
+    raise ValueError(
+        f"activation={activation!r}: expected one of {sorted(ACTIVATIONS)} or an Activation"
+    )

@@ -1,0 +1,190 @@
+r"""The right-hand side of every bound in the book, each in one function.
+
+Chapters and tests call these, so a statement's formula lives in exactly one place.
+Logarithms are natural.  References are to the lecture note's numbering.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _validate as v
+
+Array = NDArray[np.float64]
+
+__all__ = [
+    "lemma5",
+    "lemma7_taylor",
+    "lemma7_linearization",
+    "theorem12_alpha_threshold",
+    "theorem12_risk",
+    "theorem12_displacement",
+]
+
+
+def _nonneg(name: str, value: ArrayLike) -> Array:
+    arr = v.array(name, value)
+    if np.any(arr < 0):
+        raise ValueError(f"{name}={value!r}: expected values >= 0")
+    return arr
+
+
+def _width(m: ArrayLike) -> Array:
+    arr = v.array("m", m)
+    if np.any(arr < 1) or np.any(arr != np.round(arr)):
+        raise ValueError(f"m={m!r}: expected integer widths >= 1")
+    return arr
+
+
+def _out(x: Array) -> Array | float:
+    return float(x) if x.ndim == 0 else x
+
+
+def _same(names: tuple[str, ...], *arrays: Array) -> None:
+    """Scalars combine with anything; two arrays must have equal shapes."""
+    pairs = [(n, a) for n, a in zip(names, arrays) if a.ndim > 0]
+    if len(pairs) > 1:
+        v.same_shape(tuple(n for n, _ in pairs), *(a for _, a in pairs))
+
+
+def lemma5(L: float, B: ArrayLike, m: ArrayLike, x_norm: float = 1.0) -> Array | float:
+    r"""Lemma 5: the Taylor remainder of an :math:`L`-smooth network.
+
+    .. math::
+
+        |f(x;W) - f(x;V) - \langle\nabla f(x;V), W-V\rangle| \le \frac{L\,\|x\|^2\,\|W-V\|_F^2}{2\sqrt m}.
+
+    The lecture states it for :math:`\|x\|_2 \le 1`, where the factor :math:`\|x\|^2` is at most 1;
+    ``x_norm`` gives the general form.
+
+    Parameters
+    ----------
+    L : float
+        :math:`\sup|\sigma''| \ge 0`.
+    B : array_like
+        :math:`\|W - V\|_F \ge 0`.
+    m : array_like
+        Width(s) :math:`\ge 1`; scalars or arrays of the same shape as ``B`` (no broadcasting
+        between two arrays of different shapes).
+    x_norm : float
+        :math:`\|x\|_2 \ge 0`.
+    """
+    L = v.real("L", L, low=0.0)
+    B_, m_ = _nonneg("B", B), _width(m)
+    _same(("B", "m"), B_, m_)
+    xn = v.real("x_norm", x_norm, low=0.0)
+    return _out(L * xn**2 * B_**2 / (2.0 * np.sqrt(m_)))
+
+
+def _lemma7(B: ArrayLike, m: ArrayLike, delta: float, c1: float, c2: float) -> Array | float:
+    B_, m_ = _nonneg("B", B), _width(m)
+    _same(("B", "m"), B_, m_)
+    d = v.probability("delta", delta)
+    return _out((c1 * B_ ** (4.0 / 3.0) + c2 * B_ * np.log(1.0 / d) ** 0.25) / m_ ** (1.0 / 6.0))
+
+
+def lemma7_taylor(B: ArrayLike, m: ArrayLike, delta: float) -> Array | float:
+    r"""Lemma 7, first inequality (ReLU): the Taylor model at :math:`W_0` over the ball of radius :math:`B`.
+
+    For a fixed :math:`x` with :math:`\|x\| \le 1`, with probability at least :math:`1-\delta`
+    over :math:`W_0`, simultaneously for all :math:`W` with :math:`\|W - W_0\|_F \le B`:
+
+    .. math:: |f(x; W) - \tilde f(x; W)| \le \frac{2B^{4/3} + B\,\log(1/\delta)^{1/4}}{m^{1/6}}.
+
+    Parameters
+    ----------
+    B : array_like
+        Radius :math:`\ge 0`.
+    m : array_like
+        Width(s) :math:`\ge 1`.
+    delta : float
+        In (0, 1).
+    """
+    return _lemma7(B, m, delta, 2.0, 1.0)
+
+
+def lemma7_linearization(B: ArrayLike, m: ArrayLike, delta: float) -> Array | float:
+    r"""Lemma 7, second inequality (ReLU), with the sign corrected.
+
+    Same event as :func:`lemma7_taylor`; for all :math:`W, V` in the ball of radius :math:`B`
+    around :math:`W_0`:
+
+    .. math:: |f(x;V) - (f(x;W) + \langle\nabla_W f(x;W), V - W\rangle)| \le \frac{6B^{4/3} + 2B\,\log(1/\delta)^{1/4}}{m^{1/6}}.
+
+    (The lecture prints :math:`f(x;W) - \langle\cdot\rangle`; the linearization has a plus.)
+    """
+    return _lemma7(B, m, delta, 6.0, 2.0)
+
+
+def _spectral(sigma_min: float, sigma_max: float, R0: float) -> tuple[float, float, float]:
+    smin = v.real("sigma_min", sigma_min, low=0.0, low_open=True)
+    smax = v.real("sigma_max", sigma_max, low=0.0, low_open=True)
+    if smax < smin:
+        raise ValueError(f"sigma_max={smax}: expected sigma_max >= sigma_min={smin}")
+    r0 = v.real("R0", R0, low=0.0)
+    return smin, smax, r0
+
+
+def theorem12_alpha_threshold(L: float, sigma_min: float, sigma_max: float, R0: float) -> float:
+    r"""Theorem 12 (corrected): the smallest admissible output scale.
+
+    .. math:: \alpha \ge \frac{L\sqrt{1152\,\sigma_{\max}^2\,\hat{\mathcal R}_0}}{\sigma_{\min}^3}.
+
+    The lecture prints :math:`\sigma_{\min}^2` in the denominator; the proof (Chizat and Bach;
+    Telgarsky's notes) needs :math:`\sigma_{\min}^3`.  Meaningful when :math:`\hat{\mathcal R}_0`
+    does not grow with :math:`\alpha`, i.e. :math:`f(w(0)) = 0`.
+
+    Parameters
+    ----------
+    L : float
+        Lipschitz constant of :math:`w \mapsto J_w` (operator norm), :math:`\ge 0`.
+    sigma_min, sigma_max : float
+        Extreme singular values of :math:`J_0`, :math:`0 < \sigma_{\min} \le \sigma_{\max}`.
+    R0 : float
+        Initial risk :math:`\hat{\mathcal R}_0 \ge 0`.
+    """
+    L = v.real("L", L, low=0.0)
+    smin, smax, r0 = _spectral(sigma_min, sigma_max, R0)
+    return L * np.sqrt(1152.0 * smax**2 * r0) / smin**3
+
+
+def theorem12_risk(t: ArrayLike, alpha: float, sigma_min: float, R0: float) -> Array | float:
+    r"""Theorem 12, risk decay: :math:`\hat{\mathcal R}_0 \exp(-t\alpha^2\sigma_{\min}^2/2)`.
+
+    Bounds both :math:`\hat{\mathcal R}(\alpha f(w(t)))` and the tangent-model risk
+    :math:`\hat{\mathcal R}(\alpha\tilde f(u(t)))`.
+
+    Parameters
+    ----------
+    t : array_like
+        Times :math:`\ge 0`.
+    alpha : float
+        Output scale :math:`> 0`.
+    sigma_min : float
+        :math:`> 0`.
+    R0 : float
+        :math:`\ge 0`.
+    """
+    t_ = _nonneg("t", t)
+    a = v.real("alpha", alpha, low=0.0, low_open=True)
+    smin = v.real("sigma_min", sigma_min, low=0.0, low_open=True)
+    r0 = v.real("R0", R0, low=0.0)
+    return _out(r0 * np.exp(-t_ * a**2 * smin**2 / 2.0))
+
+
+def theorem12_displacement(alpha: float, sigma_min: float, sigma_max: float, R0: float) -> float:
+    r"""Theorem 12, path length: :math:`\max(\|w(t)-w(0)\|, \|u(t)-u(0)\|) \le 3\sqrt{8\sigma_{\max}^2\hat{\mathcal R}_0}/(\alpha\sigma_{\min}^2)`.
+
+    Parameters
+    ----------
+    alpha : float
+        :math:`> 0`.
+    sigma_min, sigma_max : float
+        :math:`0 < \sigma_{\min} \le \sigma_{\max}`.
+    R0 : float
+        :math:`\ge 0`.
+    """
+    a = v.real("alpha", alpha, low=0.0, low_open=True)
+    smin, smax, r0 = _spectral(sigma_min, sigma_max, R0)
+    return 3.0 * np.sqrt(8.0 * smax**2 * r0) / (a * smin**2)

@@ -1,0 +1,75 @@
+"""One look for every figure: a seaborn theme, a colour-blind-safe palette, rate plots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import _validate as v
+from .stats import SlopeFit
+
+__all__ = ["PALETTE", "set_theme", "rate_plot"]
+
+PALETTE = "colorblind"
+"""The seaborn palette used throughout (Okabe–Ito-like, safe for colour-vision deficiencies)."""
+
+
+def set_theme() -> None:
+    """Apply the book's theme: seaborn ``whitegrid``, the :data:`~ntklib.plotting.PALETTE`, readable font sizes."""
+    import seaborn as sns
+
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette=PALETTE,
+        rc={"figure.figsize": (6.4, 4.0), "figure.dpi": 100, "axes.titlesize": "medium"},
+    )
+
+
+def rate_plot(
+    ax: Any,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    label: str,
+    bound: ArrayLike | None = None,
+    bound_label: str = "bound",
+    fit: SlopeFit | None = None,
+    color: Any = None,
+) -> Any:
+    """Log–log plot of a measured quantity, optionally with its bound and fitted slope.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x, y : array_like, shape (N,)
+        Positive values (e.g. widths and worst errors).
+    label : str
+        Legend entry for the measurements.
+    bound : array_like, shape (N,), optional
+        The statement's right-hand side at ``x``, drawn dashed in the same colour.
+    bound_label : str
+    fit : SlopeFit, optional
+        Drawn dotted; its slope and interval go into the legend.
+    color : optional
+        A matplotlib colour; defaults to the axes' next colour.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    xv = v.vector("x", x)
+    yv = v.vector("y", y, length=xv.shape[0])
+    if np.any(xv <= 0) or np.any(yv <= 0):
+        raise ValueError("x, y: expected strictly positive values on log-log axes")
+    (line,) = ax.loglog(xv, yv, "o-", label=label, color=color)
+    c = line.get_color()
+    if bound is not None:
+        bv = v.vector("bound", bound, length=xv.shape[0])
+        ax.loglog(xv, bv, "--", color=c, label=bound_label)
+    if fit is not None:
+        ax.loglog(xv, fit.predict(xv), ":", color=c, label=f"fit: {fit}")
+    ax.legend(fontsize="small")
+    return ax

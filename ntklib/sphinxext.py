@@ -1,0 +1,45 @@
+"""Sphinx hooks for a book whose chapters call ntklib.
+
+Jupyter Book re-executes a notebook only when Sphinx re-reads it, and Sphinx re-reads only
+documents whose source changed.  A change to ntklib changes what the chapters compute without
+touching their sources, so this extension fingerprints ntklib's source files and, when the
+fingerprint differs from the one stored in the build environment, marks every document
+outdated: with ``execute_notebooks: force`` every chapter then runs again against the new code.
+
+Enable with ``sphinx: extra_extensions: [ntklib.sphinxext]`` in ``_config.yml``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+__all__ = ["source_fingerprint", "setup"]
+
+_ATTR = "ntklib_fingerprint"
+
+
+def source_fingerprint() -> str:
+    """SHA-256 over the names and contents of ntklib's ``*.py`` files, in sorted order."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _outdated(app: Any, env: Any, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+    current = source_fingerprint()
+    if getattr(env, _ATTR, None) == current:
+        return []
+    setattr(env, _ATTR, current)
+    return sorted(set(env.found_docs) - added - changed - removed)
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.connect("env-get-outdated", _outdated)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

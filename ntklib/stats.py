@@ -1,0 +1,163 @@
+"""Small statistics for verification: confidence bounds and rate fits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats as _st
+
+from . import _validate as v
+
+__all__ = ["clopper_pearson_upper", "clopper_pearson_lower", "SlopeFit", "fit_loglog", "mean_ci"]
+
+
+def _counts(failures: object, trials: object) -> tuple[int, int]:
+    n = v.integer("trials", trials, minimum=1)
+    k = v.integer("failures", failures, minimum=0)
+    if k > n:
+        raise ValueError(f"failures={k}: expected at most trials={n}")
+    return k, n
+
+
+def clopper_pearson_upper(failures: int, trials: int, confidence: float = 0.99) -> float:
+    r"""One-sided Clopper–Pearson upper confidence bound for a binomial proportion.
+
+    .. math:: p_{\mathrm{up}} = \mathrm{Beta}^{-1}(c;\ k + 1,\ n - k), \qquad p_{\mathrm{up}} = 1 \text{ if } k = n,
+
+    so that :math:`P_p(p \le p_{\mathrm{up}}) \ge c` for every true :math:`p`.  With
+    :math:`k = 0` it reduces to :math:`1 - (1 - c)^{1/n}`.
+
+    Parameters
+    ----------
+    failures, trials : int
+        :math:`k` failures out of :math:`n \ge 1` independent trials, :math:`0 \le k \le n`.
+    confidence : float
+        :math:`c \in (0, 1)`.
+    """
+    k, n = _counts(failures, trials)
+    c = v.probability("confidence", confidence)
+    if k == n:
+        return 1.0
+    return float(_st.beta.ppf(c, k + 1, n - k))
+
+
+def clopper_pearson_lower(failures: int, trials: int, confidence: float = 0.99) -> float:
+    r"""One-sided Clopper–Pearson lower bound :math:`\mathrm{Beta}^{-1}(1 - c;\ k,\ n - k + 1)` (0 if k = 0)."""
+    k, n = _counts(failures, trials)
+    c = v.probability("confidence", confidence)
+    if k == 0:
+        return 0.0
+    return float(_st.beta.ppf(1.0 - c, k, n - k + 1))
+
+
+@dataclass(frozen=True)
+class SlopeFit:
+    """Least-squares fit of :math:`\\log y = a + b \\log x` with a confidence interval for :math:`b`.
+
+    Attributes
+    ----------
+    slope, intercept : float
+        :math:`b` and :math:`a` (natural logarithms).
+    stderr : float
+        Standard error of :math:`b`.
+    ci_low, ci_high : float
+        Two-sided Student-t interval for :math:`b` at level ``confidence``.
+    confidence : float
+    points : int
+    """
+
+    slope: float
+    intercept: float
+    stderr: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    points: int
+
+    def predict(self, x: ArrayLike) -> np.ndarray:
+        """:math:`e^{a} x^{b}` at ``x``."""
+        xv = v.array("x", x)
+        return np.exp(self.intercept) * xv**self.slope
+
+    def __str__(self) -> str:
+        pct = f"{100 * self.confidence:.6g}"
+        return f"slope {self.slope:.3f} ({pct}% CI [{self.ci_low:.3f}, {self.ci_high:.3f}], {self.points} points)"
+
+
+def fit_loglog(
+    x: ArrayLike, y: ArrayLike, confidence: float = 0.95, *, log_sd: ArrayLike | None = None
+) -> SlopeFit:
+    r"""Fit :math:`y \approx e^{a} x^{b}` by least squares on the log–log scale.
+
+    Without ``log_sd``: ordinary least squares, and the interval is
+    :math:`b \pm t_{(1+c)/2,\,N-2}\,\mathrm{se}(b)` with the error variance estimated from the
+    residuals (independent, homoscedastic errors on the log scale).
+
+    With ``log_sd`` (the known standard deviations :math:`s_i` of :math:`\log y_i`, e.g. from the
+    delta method for a Monte Carlo estimate): weighted least squares with weights
+    :math:`s_i^{-2}`, :math:`\mathrm{se}(b) = (\sum_i s_i^{-2}(\log x_i - \bar\ell)^2)^{-1/2}`
+    (:math:`\bar\ell` the weighted mean), and the normal quantile
+    :math:`b \pm z_{(1+c)/2}\,\mathrm{se}(b)`.  This interval stays narrow at the extreme
+    confidence levels a check needs (e.g. :math:`c = 1 - 10^{-6}`).
+
+    Parameters
+    ----------
+    x, y : array_like, shape (N,)
+        Positive values, :math:`N \ge 3`, at least two distinct ``x``.
+    confidence : float
+        Level of the two-sided interval, in (0, 1).
+    log_sd : array_like, shape (N,), optional
+        Known standard deviations of :math:`\log y_i` (> 0).
+    """
+    xv = v.vector("x", x, min_length=3)
+    yv = v.vector("y", y, length=xv.shape[0])
+    c = v.probability("confidence", confidence)
+    if np.any(xv <= 0) or np.any(yv <= 0):
+        raise ValueError("x, y: expected strictly positive values for a log-log fit")
+    lx, ly = np.log(xv), np.log(yv)
+    if log_sd is None:
+        w = np.ones_like(lx)
+    else:
+        sd = v.vector("log_sd", log_sd, length=xv.shape[0])
+        if np.any(sd <= 0):
+            raise ValueError("log_sd: expected strictly positive standard deviations")
+        w = sd**-2.0
+    mx = float(np.sum(w * lx) / np.sum(w))
+    my = float(np.sum(w * ly) / np.sum(w))
+    sxx = float(np.sum(w * (lx - mx) ** 2))
+    if sxx == 0.0:
+        raise ValueError("x: expected at least two distinct values")
+    b = float(np.sum(w * (lx - mx) * (ly - my)) / sxx)
+    a = my - b * mx
+    if log_sd is None:
+        dof = xv.shape[0] - 2
+        resid = ly - (a + b * lx)
+        se = float(np.sqrt(np.sum(resid**2) / dof / sxx))
+        q = float(_st.t.ppf(0.5 + c / 2.0, dof))
+    else:
+        se = float(1.0 / np.sqrt(sxx))
+        q = float(_st.norm.ppf(0.5 + c / 2.0))
+    return SlopeFit(b, a, se, b - q * se, b + q * se, c, int(xv.shape[0]))
+
+
+def mean_ci(samples: ArrayLike, confidence: float = 0.99) -> tuple[float, float, float]:
+    r"""Sample mean and a two-sided CLT interval :math:`\bar X \pm z_{(1+c)/2}\, s/\sqrt{N}`.
+
+    Parameters
+    ----------
+    samples : array_like, shape (N,)
+        :math:`N \ge 2` independent draws.
+    confidence : float
+        In (0, 1).
+
+    Returns
+    -------
+    (mean, low, high) : tuple of float
+    """
+    x = v.vector("samples", samples, min_length=2)
+    c = v.probability("confidence", confidence)
+    half = float(_st.norm.ppf(0.5 + c / 2.0) * x.std(ddof=1) / np.sqrt(x.shape[0]))
+    mu = float(x.mean())
+    return mu, mu - half, mu + half
