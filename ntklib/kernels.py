@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import special
 
 from . import _validate as v
 from .activations import Activation, get_activation
@@ -130,7 +131,7 @@ def _gauss_expectation(act: Activation, nx: Array, nxp: Array, c: Array, order: 
     r""":math:`\mathbb{E}[\sigma'(u)\sigma'(v)]` for :math:`(u, v)` centred normal with
     :math:`\mathrm{sd}(u)=n_x`, :math:`\mathrm{sd}(v)=n_{x'}`, correlation :math:`c`, by tensor
     Gauss–Hermite quadrature: :math:`u = n_x z_1`, :math:`v = n_{x'}(c z_1 + \sqrt{1-c^2} z_2)`."""
-    z, w = np.polynomial.hermite_e.hermegauss(order)
+    z, w = special.roots_hermitenorm(order)          # stable for large orders, unlike hermegauss
     w = w / np.sqrt(2.0 * np.pi)
     out = np.empty(c.shape[0])
     step = max(1, (1 << 21) // (order * order))
@@ -144,22 +145,46 @@ def _gauss_expectation(act: Activation, nx: Array, nxp: Array, c: Array, order: 
     return out
 
 
+def _angles(X: Array, Xp: Array, nx: Array, nxp: Array) -> Array:
+    r"""Angles between rows, :math:`\theta = 2\,\mathrm{atan2}(\|\hat x - \hat x'\|, \|\hat x + \hat x'\|)`.
+
+    Unlike :math:`\arccos(\hat x^\top \hat x')`, whose error near :math:`\theta = 0, \pi` is of
+    order :math:`\sqrt{\text{eps}}`, this is accurate to a few ulps for all angles (0 for identical
+    directions).  Zero rows get angle 0 (their kernel value is 0 anyway).
+    """
+    U = X / np.where(nx > 0, nx, 1.0)[:, None]
+    Up = Xp / np.where(nxp > 0, nxp, 1.0)[:, None]
+    theta = np.empty((X.shape[0], Xp.shape[0]))
+    step = max(1, (1 << 21) // max(Xp.shape[0] * X.shape[1], 1))
+    for s in range(0, X.shape[0], step):
+        diff = np.linalg.norm(U[s : s + step, None, :] - Up[None, :, :], axis=2)
+        summ = np.linalg.norm(U[s : s + step, None, :] + Up[None, :, :], axis=2)
+        theta[s : s + step] = 2.0 * np.arctan2(diff, summ)
+    return theta
+
+
 def ntk_limit(
     X: ArrayLike,
     Xp: ArrayLike | None = None,
     *,
     activation: str | Activation,
-    quad_order: int = 80,
+    quad_order: int = 160,
 ) -> Array:
     r"""Infinite-width NTK :math:`k(x, x') = x^\top x'\,\mathbb{E}[\sigma'(w^\top x)\sigma'(w^\top x')]`.
 
-    * ReLU, closed form for any nonzero inputs (the event depends only on the angle
-      :math:`\theta` between :math:`x` and :math:`x'`):
-      :math:`k(x, x') = x^\top x'\,(\pi - \theta)/(2\pi)`, :math:`\theta = \arccos\frac{x^\top x'}{\|x\|\|x'\|}`;
-      :math:`k = 0` if either input is 0.
+    * ReLU, closed form for any inputs (the event depends only on the angle :math:`\theta` between
+      :math:`x` and :math:`x'`): :math:`k(x, x') = x^\top x'\,(\pi - \theta)/(2\pi)`, with
+      :math:`\theta` computed stably (see below); :math:`k = 0` if either input is 0.
     * identity: :math:`x^\top x'`.
-    * any other activation: Gauss–Hermite quadrature of order ``quad_order`` per dimension over
-      the bivariate normal :math:`(w^\top x, w^\top x')`.
+    * any other activation: tensor Gauss–Hermite quadrature over the bivariate normal
+      :math:`(w^\top x, w^\top x')`, with :math:`q = \lceil q_0 \max(1, r^2)\rceil` nodes per
+      dimension, :math:`q_0` = ``quad_order`` and :math:`r` the largest input norm: at scale
+      :math:`r` the integrand :math:`\sigma'(r z)` varies on a length :math:`1/r`, and the node
+      spacing must follow.  With the default :math:`q_0 = 160` the relative error is below
+      :math:`10^{-12}` for tanh, sigmoid, softplus and erf at all norms up to 3 (against the erf
+      closed form and against :math:`q_0 = 320`; see the tests).  tanh converges slowest (the
+      poles of :math:`\operatorname{sech}^2` at :math:`\pm i\pi/2` limit Gauss–Hermite
+      quadrature).  Cost :math:`O(nn'q^2)`, halved when ``Xp`` is omitted (symmetry).
 
     Parameters
     ----------
@@ -168,11 +193,17 @@ def ntk_limit(
         Defaults to ``X``.
     activation : str or Activation
     quad_order : int
-        Nodes per dimension for the quadrature (ignored for ReLU and identity).
+        Base number of nodes :math:`q_0 \ge 2` (ignored for ReLU and identity).
 
     Returns
     -------
     ndarray, shape (n, n')
+
+    Notes
+    -----
+    The angle is :math:`\theta = 2\,\mathrm{atan2}(\|\hat x - \hat x'\|, \|\hat x + \hat x'\|)` for the
+    normalized inputs, accurate near :math:`\theta = 0` and :math:`\pi` where
+    :math:`\arccos(\hat x^\top\hat x')` loses half the digits.
     """
     X, Xp = _pair(X, Xp)
     act = get_activation(activation)
@@ -182,12 +213,16 @@ def ntk_limit(
         return G
     nx = np.linalg.norm(X, axis=1)
     nxp = np.linalg.norm(Xp, axis=1)
+    if act.name == "relu":
+        return G * (np.pi - _angles(X, Xp, nx, nxp)) / (2.0 * np.pi)
     denom = np.outer(nx, nxp)
     with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.where(denom > 0, G / denom, 0.0)
-    c = np.clip(c, -1.0, 1.0)
-    if act.name == "relu":
-        return np.where(denom > 0, G * (np.pi - np.arccos(c)) / (2.0 * np.pi), 0.0)
-    N, Np = np.broadcast_to(nx[:, None], c.shape), np.broadcast_to(nxp[None, :], c.shape)
-    E = _gauss_expectation(act, N.reshape(-1), Np.reshape(-1), c.reshape(-1), order)
-    return G * E.reshape(c.shape)
+        c = np.clip(np.where(denom > 0, G / denom, 0.0), -1.0, 1.0)
+    r = max(float(nx.max()), float(nxp.max()))
+    q = int(np.ceil(order * max(1.0, r * r)))
+    rows, cols = np.triu_indices(X.shape[0]) if Xp is X else np.indices(c.shape).reshape(2, -1)
+    E = np.empty_like(c)
+    E[rows, cols] = _gauss_expectation(act, nx[rows], nxp[cols], c[rows, cols], q)
+    if Xp is X:
+        E[cols, rows] = E[rows, cols]
+    return G * E

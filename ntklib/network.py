@@ -105,9 +105,9 @@ class TwoLayerNet:
             raise ValueError(f"{name} has {W.shape[0]} rows: expected m={self.m} (one per hidden unit)")
         return W
 
-    def _inputs(self, X: ArrayLike, W: ArrayLike) -> tuple[Array, Array]:
+    def _inputs(self, X: ArrayLike, W: ArrayLike, name: str = "W") -> tuple[Array, Array]:
         X = v.matrix("X", X)
-        return X, self._weights(W, d=X.shape[1])
+        return X, self._weights(W, name, d=X.shape[1])
 
     def output(self, X: ArrayLike, W: ArrayLike) -> Array:
         r"""Network outputs :math:`f(x_i; W)` on a batch.
@@ -222,7 +222,7 @@ class TwoLayerNet:
         -------
         ndarray, shape (n,)
         """
-        X, W_ref = self._inputs(X, W_ref)
+        X, W_ref = self._inputs(X, W_ref, "W_ref")
         W = self._weights(W, d=X.shape[1])
         return self.output(X, W_ref) + self.jvp(X, W_ref, W - W_ref)
 

@@ -20,9 +20,9 @@ __all__ = ["source_fingerprint", "setup"]
 _ATTR = "ntklib_fingerprint"
 
 
-def source_fingerprint() -> str:
-    """SHA-256 over the names and contents of ntklib's ``*.py`` files, in sorted order."""
-    root = Path(__file__).resolve().parent
+def source_fingerprint(root: Path | None = None) -> str:
+    """SHA-256 over the names and contents of the ``*.py`` files under ``root`` (default: ntklib)."""
+    root = Path(__file__).resolve().parent if root is None else Path(root)
     h = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         h.update(path.relative_to(root).as_posix().encode())

@@ -1,0 +1,132 @@
+"""Kernels: structure against the explicit Jacobian, closed forms against quadrature and Monte Carlo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate, special
+
+import ntklib
+from ntklib import kernels, network
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "erf", "softplus"])
+def test_structured_gram_equals_explicit_jacobian_product(rng, activation: str) -> None:
+    net, W0 = ntklib.init_network(64, 5, rng, activation=activation)       # NTK scaling
+    X, Xp = rng.standard_normal((7, 5)), rng.standard_normal((4, 5))
+    J, Jp = net.jacobian(X, W0), net.jacobian(Xp, W0)
+    np.testing.assert_allclose(ntklib.ntk_gram(X, W=W0, activation=activation), J @ J.T, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(ntklib.ntk_gram(X, Xp, W=W0, activation=activation), J @ Jp.T, rtol=1e-12, atol=1e-13)
+
+
+def test_general_scale_gram(rng) -> None:
+    net, W0 = ntklib.init_network(50, 3, rng, activation="tanh", scale="mean-field")
+    X = rng.standard_normal((5, 3))
+    J = net.jacobian(X, W0)
+    np.testing.assert_allclose(J @ J.T, net.alpha**2 / net.m * ntklib.ntk_gram(X, W=W0, activation="tanh"), rtol=1e-12)
+
+
+def test_gram_is_chunk_invariant_and_symmetric(rng, monkeypatch) -> None:
+    X = rng.standard_normal((9, 4))
+    W = rng.standard_normal((300, 4))
+    K = ntklib.ntk_gram(X, W=W, activation="relu")
+    np.testing.assert_array_equal(K, K.T)
+    monkeypatch.setattr(network, "CHUNK_ELEMENTS", 9 * 7)
+    np.testing.assert_allclose(ntklib.ntk_gram(X, W=W, activation="relu"), K, rtol=1e-13)
+
+
+def test_gram_at_init_draws_the_same_weights(monkeypatch) -> None:
+    X = ntklib.sphere(6, 3, ntklib.rng("x"))
+    monkeypatch.setattr(kernels, "DRAW_BLOCK", 128)        # several blocks, one partial
+    K_init = ntklib.ntk_gram_at_init(X, m=1000, activation="tanh", rng=ntklib.rng("w"))
+    W = ntklib.rng("w").standard_normal((1000, 3))          # the same stream, drawn at once
+    np.testing.assert_allclose(K_init, ntklib.ntk_gram(X, W=W, activation="tanh"), rtol=1e-12)
+
+
+def test_relu_closed_form_matches_both_forms_and_is_homogeneous(rng) -> None:
+    t = np.linspace(-1, 1, 1001)
+    np.testing.assert_allclose(ntklib.relu_ntk_unit(t), t / 4 + t * np.arcsin(t) / (2 * np.pi), atol=1e-15)
+    X = rng.standard_normal((5, 4))
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    K_unit = ntklib.ntk_limit(U, activation="relu")
+    np.testing.assert_allclose(K_unit, ntklib.relu_ntk_unit(np.clip(U @ U.T, -1, 1)), atol=1e-15)
+    n = np.linalg.norm(X, axis=1)
+    np.testing.assert_allclose(ntklib.ntk_limit(X, activation="relu"), K_unit * np.outer(n, n), rtol=1e-14)
+
+
+def test_relu_closed_form_edge_cases() -> None:
+    eps = 1e-9
+    x = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0], [1.0, eps], [-1.0, eps]])
+    K = ntklib.ntk_limit(x, activation="relu")
+    assert K[0, 0] == 0.5 and K[0, 1] == 0.0        # identical and antipodal unit vectors
+    assert np.all(K[2] == 0.0) and np.all(K[:, 2] == 0.0)   # the zero input
+    assert np.all(np.isfinite(K))
+    # near-parallel and near-antipodal: theta = eps and pi - eps (to first order), exactly resolved
+    t = 1 / np.sqrt(1 + eps**2)
+    assert K[0, 3] == pytest.approx(t * (np.pi - eps) / (2 * np.pi), rel=1e-14)
+    assert K[0, 4] == pytest.approx(-t * eps / (2 * np.pi), rel=1e-6)
+    with pytest.raises(ValueError, match="t: expected"):
+        ntklib.relu_ntk_unit(np.array([1.0 + 1e-12]))
+
+
+def test_relu_closed_form_against_adaptive_quadrature() -> None:
+    # P(u > 0, v > 0) for unit-variance (u, v) with correlation c, by 2-D adaptive quadrature
+    for c in (-0.9, -0.3, 0.0, 0.5, 0.95):
+        s = np.sqrt(1 - c * c)
+        dens = lambda z2, z1: np.exp(-(z1 * z1 + z2 * z2) / 2) / (2 * np.pi)
+        # u = z1 > 0 and v = c z1 + s z2 > 0  <=>  z2 > -c z1 / s
+        p, _ = integrate.dblquad(dens, 0, np.inf, lambda z1: -c * z1 / s, np.inf, epsabs=1e-12)
+        assert abs(p - (np.pi - np.arccos(c)) / (2 * np.pi)) < 1e-9
+
+
+def test_relu_closed_form_against_monte_carlo() -> None:
+    X = ntklib.sphere(5, 3, ntklib.rng("relu-mc-x"))
+    m = 400_000
+    K_m = ntklib.ntk_gram_at_init(X, m=m, activation="relu", rng=ntklib.rng("relu-mc-w"))
+    G = X @ X.T
+    p = (np.pi - np.arccos(np.clip(G, -1, 1))) / (2 * np.pi)
+    se = np.abs(G) * np.sqrt(p * (1 - p) / m)
+    iu = np.triu_indices(5)
+    ntklib.check_agreement("test-relu-mc", K_m[iu], se[iu], ntklib.ntk_limit(X, activation="relu")[iu], statistic="k_m")
+
+
+def test_erf_quadrature_against_closed_form() -> None:
+    # E[erf'(u) erf'(v)] = (4/pi) det(I + 2 Sigma)^(-1/2) for (u, v) ~ N(0, Sigma)
+    X = ntklib.sphere(6, 4, ntklib.rng("erf")) * np.linspace(0.2, 3.0, 6)[:, None]     # norms 0.2 to 3
+    G = X @ X.T
+    n2 = np.diag(G)
+    exact = G * (4 / np.pi) / np.sqrt((1 + 2 * n2[:, None]) * (1 + 2 * n2[None, :]) - 4 * G**2)
+    np.testing.assert_allclose(ntklib.ntk_limit(X, activation="erf"), exact, rtol=1e-12, atol=1e-15)
+
+
+def test_identity_and_smooth_quadrature_convergence(rng) -> None:
+    X = rng.standard_normal((5, 3))
+    np.testing.assert_allclose(ntklib.ntk_limit(X, activation="identity"), X @ X.T)
+    for name in ("tanh", "sigmoid", "softplus"):
+        a = ntklib.ntk_limit(X, activation=name)                     # default base order 160
+        b = ntklib.ntk_limit(X, activation=name, quad_order=320)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ntklib.ntk_limit(X, X.copy(), activation=name), a, rtol=1e-12)  # symmetric path
+
+
+def test_smooth_limit_against_monte_carlo() -> None:
+    X = ntklib.sphere(4, 3, ntklib.rng("tanh-mc-x"))
+    W = ntklib.rng("tanh-mc-w").standard_normal((200_000, 3))
+    act = ntklib.get_activation("tanh")
+    S = act.d1(X @ W.T)
+    terms = (X @ X.T)[:, :, None] * S[:, None, :] * S[None, :, :]
+    iu = np.triu_indices(4)
+    est, se = terms.mean(axis=2)[iu], (terms.std(axis=2, ddof=1) / np.sqrt(W.shape[0]))[iu]
+    ntklib.check_agreement("test-tanh-mc", est, se, ntklib.ntk_limit(X, activation="tanh")[iu], statistic="k_m")
+
+
+def test_kernel_input_validation(rng) -> None:
+    X = rng.standard_normal((3, 2))
+    with pytest.raises(ValueError, match="Xp=array of shape"):
+        ntklib.ntk_limit(X, rng.standard_normal((3, 3)), activation="relu")
+    with pytest.raises(ValueError, match="m=0"):
+        ntklib.ntk_gram_at_init(X, m=0, activation="relu", rng=rng)
+    with pytest.raises(ValueError, match="quad_order=1"):
+        ntklib.ntk_limit(X, activation="tanh", quad_order=1)
+    with pytest.raises(ValueError, match="activation='cosine'"):
+        ntklib.ntk_gram(X, W=rng.standard_normal((4, 2)), activation="cosine")

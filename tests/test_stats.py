@@ -1,0 +1,83 @@
+"""Confidence bounds and slope fits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import ntklib
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 50), (17, 200), (50, 50)])
+def test_clopper_pearson_matches_scipy_exact_interval(k: int, n: int) -> None:
+    c = 0.99
+    # a one-sided bound at level c is the upper end of the two-sided interval at level 2c - 1
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=2 * c - 1, method="exact")
+    assert ntklib.clopper_pearson_upper(k, n, c) == pytest.approx(ci.high, rel=1e-9)
+    assert ntklib.clopper_pearson_lower(k, n, c) == pytest.approx(ci.low, rel=1e-9, abs=1e-15)
+
+
+def test_clopper_pearson_zero_failures_closed_form() -> None:
+    assert ntklib.clopper_pearson_upper(0, 300, 0.95) == pytest.approx(1 - 0.05 ** (1 / 300), rel=1e-12)
+
+
+def test_clopper_pearson_coverage() -> None:
+    # the upper bound covers the true p in at least a fraction c of experiments (exactly computable)
+    n, p, c = 40, 0.1, 0.9
+    ks = np.arange(n + 1)
+    covered = np.array([ntklib.clopper_pearson_upper(int(k), n, c) >= p for k in ks])
+    assert stats.binom.pmf(ks, n, p)[covered].sum() >= c
+
+
+def test_fit_loglog_exact_power_law() -> None:
+    x = np.array([1.0, 10, 100, 1000])
+    fit = ntklib.fit_loglog(x, 3 * x**-0.5)
+    assert fit.slope == pytest.approx(-0.5, abs=1e-12)
+    assert fit.ci_high - fit.ci_low < 1e-9
+    np.testing.assert_allclose(fit.predict(x), 3 * x**-0.5, rtol=1e-12)
+    assert "slope -0.500" in str(fit)
+
+
+def test_fit_loglog_interval_coverage() -> None:
+    # ordinary least squares interval: covers the true slope about 95% of the time
+    g = ntklib.rng("fit-coverage")
+    x = np.geomspace(1, 1e4, 8)
+    hits = 0
+    for _ in range(400):
+        y = 2 * x**-1.0 * np.exp(0.1 * g.standard_normal(8))
+        fit = ntklib.fit_loglog(x, y, 0.95)
+        hits += fit.ci_low <= -1.0 <= fit.ci_high
+    assert 0.90 <= hits / 400 <= 0.99
+
+
+def test_fit_loglog_with_known_errors() -> None:
+    x = np.geomspace(1, 1e3, 5)
+    fit = ntklib.fit_loglog(x, x**-2.0, confidence=0.95, log_sd=np.full(5, 0.1))
+    se = 0.1 / np.sqrt(np.sum((np.log(x) - np.log(x).mean()) ** 2))
+    assert fit.stderr == pytest.approx(se)
+    assert fit.ci_high - fit.slope == pytest.approx(stats.norm.ppf(0.975) * se)
+
+
+def test_mean_ci() -> None:
+    mu, lo, hi = ntklib.mean_ci(np.array([1.0, 2.0, 3.0, 4.0]), confidence=0.95)
+    assert mu == 2.5 and lo < 2.5 < hi
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: ntklib.fit_loglog([1, 2], [1, 2]), "x="),
+        (lambda: ntklib.fit_loglog([1, 2, 3], [1, -2, 3]), "strictly positive"),
+        (lambda: ntklib.fit_loglog([2, 2, 2], [1, 2, 3]), "distinct"),
+        (lambda: ntklib.fit_loglog([1, 2, 3], [1, 2, 3], confidence=1.0), "confidence=1.0"),
+        (lambda: ntklib.fit_loglog([1, 2, 3], [1, 2, 3], log_sd=[1, 0, 1]), "log_sd"),
+        (lambda: ntklib.clopper_pearson_upper(5, 4), "failures=5"),
+        (lambda: ntklib.clopper_pearson_upper(0, 0), "trials=0"),
+        (lambda: ntklib.clopper_pearson_upper(1.5, 4), "failures=1.5"),
+        (lambda: ntklib.mean_ci([1.0]), "samples="),
+    ],
+)
+def test_stats_refuse_bad_input(call, name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        call()
