@@ -104,7 +104,7 @@ class CheckReport:
         widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
         lines = [
             f"{self.label} [{self.kind}] {'PASS' if self.passed else 'FAIL'}: {self.statistic}; "
-            f"worst ratio {self.worst_ratio:.3g}; seed {self.seed}"
+            f"worst ratio {self.worst_ratio:.4g}; seed {self.seed}"
         ]
         for r in cells:
             lines.append("  ".join(c.rjust(w) for c, w in zip(r, widths)))
@@ -120,7 +120,7 @@ class CheckReport:
         verdict = "pass" if self.passed else "FAIL"
         caption = (
             f"<b>{html.escape(self.label)}</b> ({self.kind}): {html.escape(self.statistic)}. "
-            f"Worst ratio {self.worst_ratio:.3g}, {verdict}, seed {self.seed}."
+            f"Worst ratio {self.worst_ratio:.4g}, {verdict}, seed {self.seed}."
         )
         note = f"<br><small>{html.escape(self.note)}</small>" if self.note else ""
         return (
