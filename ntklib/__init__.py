@@ -7,13 +7,14 @@ the argument; every random draw goes through :func:`~ntklib.rng`.
 
 from . import bounds
 from .activations import ACTIVATIONS, Activation, get_activation
-from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_slope
+from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_slope, check_test
 from .data import circle, lecture_domain, sphere, targets
-from .kernels import ntk_gram, ntk_gram_at_init, ntk_limit, relu_ntk_unit
+from .kernels import ntk_gram, ntk_gram_at_init, ntk_limit, relu_nngp, relu_ntk_unit
 from .network import TwoLayerNet, init_network, output_scale
 from .plotting import PALETTE, rate_plot, set_theme
 from .seeding import DEFAULT_SEED, base_seed, rng
 from .stats import SlopeFit, clopper_pearson_lower, clopper_pearson_upper, fit_loglog, mean_ci
+from .training import TrainResult, mse, mse_gradient, train
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,7 @@ __all__ = [
     "check_agreement",
     "check_failure_rate",
     "check_slope",
+    "check_test",
     "circle",
     "clopper_pearson_lower",
     "clopper_pearson_upper",
@@ -40,14 +42,19 @@ __all__ = [
     "init_network",
     "lecture_domain",
     "mean_ci",
+    "mse",
+    "mse_gradient",
     "ntk_gram",
     "ntk_gram_at_init",
     "ntk_limit",
     "output_scale",
     "rate_plot",
+    "relu_nngp",
     "relu_ntk_unit",
     "rng",
     "set_theme",
     "sphere",
     "targets",
+    "train",
+    "TrainResult",
 ]

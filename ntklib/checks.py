@@ -8,7 +8,9 @@ Four kinds of statement, one checker each:
 * :func:`~ntklib.check_failure_rate` — a "with probability at least 1 − δ" statement: the one-sided
   Clopper–Pearson upper confidence bound on the failure frequency must be below δ;
 * :func:`~ntklib.check_slope` — a rate: the confidence interval of a fitted log–log slope against the
-  exponent the statement claims.
+  exponent the statement claims;
+* :func:`~ntklib.check_test` — a distributional statement, through the p-values of a goodness-of-fit
+  test at a stated level.
 
 Each returns a :class:`~ntklib.CheckReport` (rendered as a table in a notebook), raises
 :class:`AssertionError` naming the statement, the worst value, the bound, the ratio, the settings
@@ -41,6 +43,7 @@ __all__ = [
     "check_agreement",
     "check_failure_rate",
     "check_slope",
+    "check_test",
 ]
 
 RECORD_FILE_ENV = "NTKLIB_RECORD_FILE"
@@ -58,7 +61,7 @@ class CheckReport:
     label : str
         The statement's label in the book (e.g. ``"lem-smooth"``).
     kind : str
-        ``"bound"``, ``"agreement"``, ``"probability"`` or ``"rate"``.
+        ``"bound"``, ``"agreement"``, ``"probability"``, ``"rate"`` or ``"test"``.
     statistic : str
         What was measured.
     columns : tuple of str
@@ -417,5 +420,57 @@ def check_slope(
         CheckReport(
             label, "rate", statistic, ("slope", "ci_low", "ci_high", "claimed", "mode", "ratio"), rows,
             float(ratio), bool(passed), base_seed(), note, 0,
+        )
+    )
+
+
+def check_test(
+    label: str,
+    pvalues: ArrayLike,
+    *,
+    level: float,
+    statistic: str,
+    settings: Mapping[str, ArrayLike] | None = None,
+) -> CheckReport:
+    r"""Check a distributional statement through goodness-of-fit p-values.
+
+    Each entry is the p-value of a test whose null hypothesis is the statement (e.g. a
+    Kolmogorov–Smirnov test against the claimed distribution).  The statement is rejected iff some
+    p-value is below ``level``.  If the null hypotheses hold exactly, the probability of a false
+    failure is at most ``level`` times the number of tests (union bound); state how close to exact
+    the null is when it holds only approximately (a limit theorem at finite size).
+
+    Parameters
+    ----------
+    pvalues : array_like
+        p-values in [0, 1], one per setting.
+    level : float
+        Significance level in (0, 1).
+    statistic : str
+        The test and what it compares.
+    settings : mapping, optional
+        Setting columns for the table.
+
+    Returns
+    -------
+    CheckReport
+        Columns: the settings, ``p-value``, ``level``, ``ratio`` = level/p-value.
+    """
+    label = _text("label", label)
+    statistic = _text("statistic", statistic)
+    p = v.array("pvalues", pvalues)
+    if p.size == 0 or np.any(p < 0) or np.any(p > 1):
+        raise ValueError("pvalues: expected a non-empty array of values in [0, 1]")
+    a = v.probability("level", level)
+    cols = _settings(settings, p.shape)
+    pv = p.reshape(-1)
+    ratio = _ratio(np.full(pv.shape, a), pv)
+    worst = int(np.argmax(ratio))
+    rows = tuple(tuple(c[i] for c in cols.values()) + (pv[i], a, ratio[i]) for i in range(pv.size))
+    note = f"rejected iff a p-value is below {a:.1e}; false-failure probability <= {a * pv.size:.1e} under exact nulls"
+    return _finish(
+        CheckReport(
+            label, "test", statistic, (*cols, "p-value", "level", "ratio"), rows,
+            float(ratio.max()), bool(np.all(pv >= a)), base_seed(), note, worst,
         )
     )

@@ -26,7 +26,7 @@ from .network import _chunks
 
 Array = NDArray[np.float64]
 
-__all__ = ["ntk_gram", "ntk_gram_at_init", "ntk_limit", "relu_ntk_unit", "DRAW_BLOCK"]
+__all__ = ["ntk_gram", "ntk_gram_at_init", "ntk_limit", "relu_ntk_unit", "relu_nngp", "DRAW_BLOCK"]
 
 DRAW_BLOCK = 1 << 14
 """Rows of :math:`W_0` drawn at a time by :func:`~ntklib.ntk_gram_at_init` (fixed, so results do not
@@ -226,3 +226,32 @@ def ntk_limit(
     if Xp is X:
         E[cols, rows] = E[rows, cols]
     return G * E
+
+
+def relu_nngp(X: ArrayLike, Xp: ArrayLike | None = None) -> Array:
+    r"""The ReLU second-moment kernel :math:`\mathbb{E}_{w \sim N(0, I)}[\sigma(w^\top x)\,\sigma(w^\top x')]`.
+
+    .. math::
+
+        \kappa(x, x') = \frac{\|x\|\,\|x'\|}{2\pi}\big(\sin\theta + (\pi - \theta)\cos\theta\big),
+
+    the arc-cosine kernel of degree 1 (Cho and Saul), with :math:`\theta` the angle between
+    :math:`x` and :math:`x'` computed stably as in :func:`~ntklib.ntk_limit`.  By symmetry of the
+    roles it is also :math:`\mathbb{E}_{x \sim N(0, I)}[\sigma(a^\top x)\sigma(b^\top x)]` for
+    weight vectors :math:`a, b`: the Gram matrix of random ReLU features under Gaussian inputs.
+    On the diagonal :math:`\kappa(x, x) = \|x\|^2/2`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    Xp : array_like, shape (n', d), optional
+        Defaults to ``X``.
+
+    Returns
+    -------
+    ndarray, shape (n, n')
+    """
+    X, Xp = _pair(X, Xp)
+    nx, nxp = np.linalg.norm(X, axis=1), np.linalg.norm(Xp, axis=1)
+    theta = _angles(X, Xp, nx, nxp)
+    return np.outer(nx, nxp) / (2.0 * np.pi) * (np.sin(theta) + (np.pi - theta) * np.cos(theta))

@@ -138,6 +138,20 @@ def test_check_slope_true_and_false() -> None:
         ntklib.check_slope("clt", fit, -0.5, mode="both", statistic="s")
 
 
+# --- distributional tests --------------------------------------------------------------------
+
+def test_check_test_true_and_false() -> None:
+    g = ntklib.rng("ks")
+    samples = g.standard_normal((3, 5000))
+    true_p = np.array([stats.kstest(row, "norm").pvalue for row in samples])
+    assert ntklib.check_test("ks", true_p, level=1e-6, statistic="KS vs N(0,1)").passed
+    false_p = np.array([stats.kstest(1.2 * row, "norm").pvalue for row in samples])   # variance too small
+    with pytest.raises(AssertionError, match="ks FAILED"):
+        ntklib.check_test("ks", false_p, level=1e-6, statistic="KS vs N(0,1)")
+    with pytest.raises(ValueError, match="pvalues"):
+        ntklib.check_test("ks", np.array([1.5]), level=0.01, statistic="s")
+
+
 # --- records --------------------------------------------------------------------------------------
 
 def test_records_and_record_file(tmp_path, monkeypatch) -> None:

@@ -120,6 +120,21 @@ def test_smooth_limit_against_monte_carlo() -> None:
     ntklib.check_agreement("test-tanh-mc", est, se, ntklib.ntk_limit(X, activation="tanh")[iu], statistic="k_m")
 
 
+def test_relu_nngp_against_monte_carlo_and_special_values() -> None:
+    A = ntklib.rng("nngp-a").standard_normal((4, 3)) * np.array([[0.5], [1.0], [2.0], [1.5]])
+    x = ntklib.rng("nngp-x").standard_normal((400_000, 3))
+    F = np.maximum(x @ A.T, 0)
+    terms = F[:, :, None] * F[:, None, :]
+    iu = np.triu_indices(4)
+    est, se = terms.mean(axis=0)[iu], (terms.std(axis=0, ddof=1) / np.sqrt(x.shape[0]))[iu]
+    ntklib.check_agreement("test-nngp", est, se, ntklib.relu_nngp(A)[iu], statistic="E relu relu")
+    u = np.array([[1.0, 2.0, 0.0], [-1.0, -2.0, 0.0], [2.0, -1.0, 0.0]])
+    K = ntklib.relu_nngp(u)
+    np.testing.assert_allclose(np.diag(K), np.sum(u**2, axis=1) / 2, rtol=1e-15)   # ||x||^2 / 2
+    assert abs(K[0, 1]) < 1e-15                                                    # antipodal
+    assert K[0, 2] == pytest.approx(5 / (2 * np.pi), rel=1e-14)                    # orthogonal
+
+
 def test_kernel_input_validation(rng) -> None:
     X = rng.standard_normal((3, 2))
     with pytest.raises(ValueError, match="Xp=array of shape"):

@@ -88,6 +88,11 @@ CASES: list[tuple[str, Callable[[Any], Any], st.SearchStrategy[Any]]] = [
     ("y", lambda v: ntklib.fit_loglog([1.0, 2.0, 3.0, 4.0], v), bad_arrays((4,))),
     ("empirical", lambda v: ntklib.check("v", v, np.ones(3), statistic="s"), bad_arrays((3,))),
     ("theta", lambda v: ntklib.circle(v), bad_arrays((5,), free=(0,))),
+    ("y", lambda v: ntklib.mse(NET, X, v, W0), bad_arrays((4,))),
+    ("lr", lambda v: ntklib.train(NET, X, np.zeros(4), W0, steps=1, lr=v), bad_nonneg.filter(lambda v: v != np.inf)),
+    ("steps", lambda v: ntklib.train(NET, X, np.zeros(4), W0, steps=v, lr=0.1), bad_ints),
+    ("pvalues", lambda v: ntklib.check_test("v", v, level=0.1, statistic="s"),
+     st.one_of(_poisoned((3,)), st.sampled_from([np.ones(0), np.array([0.5, 1.5]), np.array([-0.1]), None, "p"]))),
 ]
 
 
