@@ -1,0 +1,121 @@
+"""Worst cases of the near-linearity lemmas: exactness, the order-statistics sampler, adversaries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import ntklib
+from ntklib import bounds
+from ntklib import worst_case as wc
+
+
+def _relu_net(rng, m, d=4):
+    net, W0 = ntklib.init_network(m, d, rng, activation="relu")
+    x = ntklib.sphere(1, d, rng)[0]
+    return net, W0, x, W0 @ x
+
+
+def _remainder(net, W0, x, W):
+    return abs(net.output(x[None], W)[0] - net.taylor(x[None], W, W0)[0])
+
+
+def test_taylor_sup_small_cases() -> None:
+    assert wc.taylor_sup(np.array([]), 1.0) == (0.0, 0)
+    assert wc.taylor_sup(np.array([2.0]), 1.0) == (0.0, 0)                  # too costly to flip
+    value, k = wc.taylor_sup(np.array([0.0, 0.0, 0.0, 0.0]), 2.0)
+    assert (value, k) == (pytest.approx(4.0), 4)                            # B sqrt(k) with free units
+    with pytest.raises(ValueError, match="nondecreasing"):
+        wc.taylor_sup(np.array([0.5, 0.1]), 1.0)
+
+
+def test_taylor_worst_case_is_attained_and_not_exceeded(rng) -> None:
+    for m, B in [(3, 0.7), (40, 1.5), (400, 0.3)]:
+        net, W0, x, z = _relu_net(rng, m)
+        adv = wc.taylor_worst_case(z, net.a, B)
+        W, _ = adv.weights(W0, x)
+        assert np.linalg.norm(W - W0) == pytest.approx(B if adv.units.size else 0.0, rel=1e-12, abs=1e-15)
+        assert _remainder(net, W0, x, W) == pytest.approx(adv.value, rel=1e-10, abs=1e-15)
+        # local search from many random points of the sphere ||t|| = B, moving along x only
+        for _ in range(200):
+            t = rng.standard_normal(m)
+            t *= B / np.linalg.norm(t)
+            assert _remainder(net, W0, x, W0 + np.outer(t, x)) <= adv.value * (1 + 1e-12) + 1e-15
+
+
+def test_taylor_worst_case_by_exhaustive_search_in_two_units(rng) -> None:
+    # m = 2: grid over the circle ||t|| = B (the sup is on the sphere) against the formula
+    net, W0, x, z = _relu_net(rng, 2)
+    B = 2.0 * np.abs(z).max()
+    adv = wc.taylor_worst_case(z, net.a, B)
+    phis = np.linspace(0, 2 * np.pi, 20001)
+    grid = max(_remainder(net, W0, x, W0 + np.outer(B * np.array([np.cos(p), np.sin(p)]), x)) for p in phis)
+    assert grid <= adv.value * (1 + 1e-12) and grid >= adv.value * (1 - 1e-6)
+
+
+def test_linearization_adversary_is_evaluated_correctly(rng) -> None:
+    net, W0, x, z = _relu_net(rng, 300)
+    adv = wc.linearization_adversary(z, net.a, 1.0)
+    V, W = adv.weights(W0, x)
+    value = abs(net.output(x[None], V)[0] - net.taylor(x[None], V, W)[0])
+    assert value == pytest.approx(adv.value, rel=1e-9)
+    assert np.linalg.norm(V - W0) == pytest.approx(1.0, rel=1e-12)
+    assert np.linalg.norm(W - W0) <= 1.0 + 1e-9
+    assert adv.value >= wc.taylor_worst_case(z, net.a, 1.0).value        # W = W0 is one option
+
+
+def test_smallest_abs_normals_match_brute_force() -> None:
+    g = ntklib.rng("order-stats")
+    n, k, reps = 50, 3, 3000
+    sampled = np.array([wc.smallest_abs_normals(n, k, g) for _ in range(reps)])
+    brute = np.sort(np.abs(g.standard_normal((reps, n))), axis=1)[:, :k]
+    assert np.all(np.diff(sampled, axis=1) >= 0)
+    pvalues = np.array([stats.ks_2samp(sampled[:, i], brute[:, i]).pvalue for i in range(k)])
+    ntklib.check_test("test-order-stats", pvalues, level=1e-6, statistic="KS sampler vs brute force")
+    with pytest.raises(ValueError, match="k=6"):
+        wc.smallest_abs_normals(5, 6, g)
+
+
+def test_sampled_worst_cases_converge_to_the_asymptotic_constants() -> None:
+    first, second = wc.sampled_worst_cases(10**7, 1.0, 30, ntklib.rng("asymptotic"))
+    scale = (10**7) ** (1 / 6)
+    assert first.mean() * scale == pytest.approx(wc.ASYMPTOTIC_TAYLOR, rel=0.01)
+    assert second.mean() * scale == pytest.approx(wc.ASYMPTOTIC_LINEARIZATION, rel=0.01)
+
+
+def test_lemma7_check_fails_when_the_constant_is_too_small() -> None:
+    g = ntklib.rng("lemma7-mutation")
+    first, _ = wc.sampled_worst_cases(10**5, 1.0, 200, g)
+    true_bound = bounds.lemma7_taylor(1.0, 10**5, 0.05)
+    ntklib.check_failure_rate("lem-relu", np.array([np.sum(first > true_bound)]), 200, 0.05, statistic="exceeds")
+    too_small = 0.1 * true_bound                      # both constants ten times too small: below the true worst case
+    with pytest.raises(AssertionError, match="lem-relu FAILED"):
+        ntklib.check_failure_rate("lem-relu", np.array([np.sum(first > too_small)]), 200, 0.05, statistic="exceeds")
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "softplus"])
+def test_smooth_adversary_is_below_the_bound_and_nearly_attains_it(rng, name: str) -> None:
+    L = ntklib.get_activation(name).smoothness
+    net, W0 = ntklib.init_network(20_000, 5, rng, activation=name)
+    x = ntklib.sphere(1, 5, rng)[0]
+    for B in (0.1, 3.0):
+        adv = wc.smooth_adversary(W0 @ x, net.a, B, name)
+        W, _ = adv.weights(W0, x)
+        assert _remainder(net, W0, x, W) == pytest.approx(adv.value, rel=1e-8)
+        assert np.linalg.norm(W - W0) == pytest.approx(B, rel=1e-12)
+        ratio = adv.value / bounds.lemma5(L, B, 20_000)
+        assert 0.98 < ratio <= 1.0
+        with pytest.raises(AssertionError):                                  # constant halved: must fail
+            ntklib.check("lem-smooth", np.array([adv.value]), np.array([bounds.lemma5(L / 2, B, 20_000)]), statistic="r")
+
+
+def test_worst_case_validation(rng) -> None:
+    with pytest.raises(ValueError, match="a: expected entries"):
+        wc.taylor_worst_case(np.ones(3), np.array([1.0, 0.0, -1.0]), 1.0)
+    with pytest.raises(ValueError, match="B=-1.0"):
+        wc.linearization_adversary(np.ones(3), np.ones(3), -1.0)
+    with pytest.raises(ValueError, match="a=array"):
+        wc.smooth_adversary(np.ones(3), np.ones(2), 1.0, "tanh")
+    with pytest.raises(ValueError, match="rng="):
+        wc.sampled_worst_cases(10, 1.0, 2, None)  # type: ignore[arg-type]
