@@ -387,8 +387,10 @@ def check_slope(
     ``mode="at_most"``: the statement says the quantity decays at least as fast as
     :math:`x^{p}` (slope :math:`\le p`); it fails iff the whole interval lies above :math:`p`.
     ``mode="equal"``: the statement says the rate is exactly :math:`p`; it fails iff :math:`p` is
-    outside the interval.  The reported ratio is the distance of :math:`p` outside the interval
-    in half-widths plus one (at most 1 when the statement holds).
+    outside the interval.  ``mode="below"``: the data must show that the slope is below :math:`p`
+    (e.g. :math:`p = 0`: the quantity decreases); it fails unless the whole interval lies below
+    :math:`p`.  The reported ratio is the distance of :math:`p` outside the interval (on the failing
+    side) in half-widths plus one, at most 1 when the statement holds.
 
     Parameters
     ----------
@@ -398,19 +400,22 @@ def check_slope(
         The claimed exponent :math:`p`.
     statistic : str
         What was fitted.
-    mode : {"at_most", "equal"}
+    mode : {"at_most", "equal", "below"}
     """
     label = _text("label", label)
     statistic = _text("statistic", statistic)
     if not isinstance(fit, SlopeFit):
         raise ValueError(f"fit={fit!r}: expected a SlopeFit from fit_loglog")
     p = v.real("exponent", exponent)
-    if mode not in ("at_most", "equal"):
-        raise ValueError(f"mode={mode!r}: expected 'at_most' or 'equal'")
+    if mode not in ("at_most", "equal", "below"):
+        raise ValueError(f"mode={mode!r}: expected 'at_most', 'equal' or 'below'")
     half = max((fit.ci_high - fit.ci_low) / 2.0, np.finfo(float).tiny)
     if mode == "at_most":
         passed = fit.ci_low <= p
         ratio = 1.0 + max(0.0, fit.ci_low - p) / half
+    elif mode == "below":
+        passed = fit.ci_high < p
+        ratio = 1.0 + max(0.0, fit.ci_high - p) / half
     else:
         passed = fit.ci_low <= p <= fit.ci_high
         ratio = 1.0 + max(0.0, fit.ci_low - p, p - fit.ci_high) / half

@@ -134,6 +134,9 @@ def test_check_slope_true_and_false() -> None:
         ntklib.check_slope("clt", fit, -1.0, mode="at_most", statistic="sd of the mean")         # too fast
     with pytest.raises(AssertionError):
         ntklib.check_slope("clt", fit, -0.45, mode="equal", statistic="sd of the mean")
+    assert ntklib.check_slope("clt", fit, 0.0, mode="below", statistic="sd of the mean").passed           # decreasing
+    with pytest.raises(AssertionError):
+        ntklib.check_slope("clt", fit, -0.7, mode="below", statistic="sd of the mean")          # not that fast
     with pytest.raises(ValueError, match="mode='both'"):
         ntklib.check_slope("clt", fit, -0.5, mode="both", statistic="s")
 
