@@ -1,12 +1,13 @@
 # Two commands do everything on a fresh clone (Python >= 3.11 and make):
 #   make book   build the site into _build/html (creates .venv and installs pinned deps if needed)
 #   make test   run the whole test suite: ntklib unit tests and every chapter through nbval
+#   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book test install clean
+.PHONY: book test bench install clean
 
 install: $(STAMP)
 
@@ -24,6 +25,9 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

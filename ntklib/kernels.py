@@ -39,12 +39,26 @@ def _pair(X: ArrayLike, Xp: ArrayLike | None) -> tuple[Array, Array]:
     return X, Xp
 
 
+def _derivatives(act: Activation, Z: Array) -> NDArray[np.floating]:
+    """:math:`\\sigma'(Z)`; for the ReLU as exact 0/1 values in float32 (see :func:`_accumulate`)."""
+    if act.name == "relu":
+        return np.greater(Z, 0).astype(np.float32)
+    return act.d1(Z)
+
+
 def _accumulate(X: Array, Xp: Array, W: Array, act: Activation, same: bool) -> Array:
-    """:math:`\\sum_j \\sigma'(w_j^\\top x_i)\\sigma'(w_j^\\top x'_k)` over the rows of ``W``, chunked."""
+    """:math:`\\sum_j \\sigma'(w_j^\\top x_i)\\sigma'(w_j^\\top x'_k)` over the rows of ``W``, chunked.
+
+    For the ReLU the derivatives are 0 or 1, so each chunk's product :math:`S_cS_c'^\\top` counts
+    co-active units: integers below :math:`2^{24}` (a chunk has at most ``CHUNK_ELEMENTS`` = :math:`2^{21}`
+    units), which float32 arithmetic represents and sums exactly.  The chunk products therefore run
+    in single precision, about twice as fast, with no rounding at all; the counts are accumulated
+    in float64.
+    """
     acc = np.zeros((X.shape[0], Xp.shape[0]))
     for s in _chunks(W.shape[0], max(X.shape[0], Xp.shape[0])):
-        S = act.d1(X @ W[s].T)
-        acc += S @ (S if same else act.d1(Xp @ W[s].T)).T
+        S = _derivatives(act, X @ W[s].T)
+        acc += S @ (S if same else _derivatives(act, Xp @ W[s].T)).T
     return acc
 
 

@@ -1,0 +1,227 @@
+"""Benchmarks for ntklib and the book: ratios against the alternatives, measured in one run.
+
+Usage (from the repository root, inside the project's environment; ``make bench`` does this):
+
+    python benchmarks/run.py [--quick] [--only NAME ...] [--output benchmarks/results.json]
+
+Each benchmark prints what it measured and its ratio to the target, and the script exits with
+status 1 if any target is missed.  Timings are medians over repeats after a warm-up; the BLAS in
+use and the thread count are recorded with the results, which the book's appendix reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import ntklib  # noqa: E402
+from ntklib import worst_case  # noqa: E402
+
+
+def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def blas_info() -> dict[str, object]:
+    info: dict[str, object] = {"numpy": np.__version__, "threads_env": {
+        k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+    try:
+        from threadpoolctl import threadpool_info  # optional
+        info["threadpools"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads")} for p in threadpool_info()]
+    except ImportError:
+        cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["blas"] = {k: cfg.get(k) for k in ("name", "version", "openblas configuration")}
+    info["cpu_count"] = os.cpu_count()
+    info["machine"] = platform.machine()
+    return info
+
+
+def gram(quick: bool) -> dict[str, object]:
+    """Structured Gram against the explicit Jacobian product and a bare matrix product."""
+    n, d, m = (400, 10, 4_000) if quick else (1000, 10, 10_000)
+    g = ntklib.rng("bench-gram")
+    X = ntklib.sphere(n, d, g)
+    net, W = ntklib.init_network(m, d, g, activation="relu")
+    S = np.ascontiguousarray((X @ W.T > 0).astype(float))
+    t_struct = median_time(lambda: ntklib.ntk_gram(X, W=W, activation="relu"), repeats=5)
+    t_bare = median_time(lambda: S @ S.T, repeats=5)
+
+    def explicit() -> np.ndarray:
+        J = net.jacobian(X, W)
+        return J @ J.T
+
+    t_explicit = median_time(explicit, repeats=1, warmup=0)
+    K1, K2 = ntklib.ntk_gram(X, W=W, activation="relu"), explicit()
+    return {
+        "n": n, "d": d, "m": m,
+        "seconds": {"structured": t_struct, "explicit_jacobian": t_explicit, "bare_matmul": t_bare},
+        "max_abs_difference": float(np.abs(K1 - K2).max()),
+        "targets": {"explicit/structured >= 20": t_explicit / t_struct, "structured/bare <= 1.5": t_struct / t_bare},
+        "passed": t_explicit / t_struct >= 20 and t_struct / t_bare <= 1.5,
+    }
+
+
+_MEMORY_CHILD = """
+import sys, time, json
+sys.path.insert(0, sys.argv[1])
+import ntklib
+n, m = int(sys.argv[2]), int(sys.argv[3])
+X = ntklib.sphere(n, 10, ntklib.rng("bench-memory-x"))
+start = time.perf_counter()
+K = ntklib.ntk_gram_at_init(X, m=m, activation="relu", rng=ntklib.rng("bench-memory-w"))
+elapsed = time.perf_counter() - start
+# VmHWM is this process's own peak; ru_maxrss would include the parent's peak before exec
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0].split()[1]
+print(json.dumps({"seconds": elapsed, "peak_rss_mib": int(hwm) / 1024}))
+"""
+
+
+def memory(quick: bool) -> dict[str, object]:
+    """Peak resident memory of the n = 200 Gram at m = 10^7 (in a fresh process)."""
+    n, m = (200, 1_000_000) if quick else (200, 10_000_000)
+    out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(ROOT), str(n), str(m)],
+                         capture_output=True, text=True, check=True)
+    res = json.loads(out.stdout)
+    return {"n": n, "m": m, **res, "targets": {"peak_rss_mib <= 1024": res["peak_rss_mib"]},
+            "passed": res["peak_rss_mib"] <= 1024}
+
+
+def lemma7(quick: bool) -> dict[str, object]:
+    """Time per draw of Lemma 7's exact worst case, by order statistics, at m = 10^8."""
+    m, draws = (10**7, 5) if quick else (10**8, 10)
+    g = ntklib.rng("bench-lemma7")
+    t = median_time(lambda: worst_case.sampled_worst_cases(m, 1.0, draws, g), repeats=3) / draws
+    rows = 8 * m * 10 / 2**30
+    return {"m": m, "seconds_per_draw": t, "dense_W0_gib_avoided": rows,
+            "targets": {"seconds_per_draw <= 1": t}, "passed": t <= 1.0}
+
+
+def flows(quick: bool) -> dict[str, object]:
+    """Chapter 4's network flow: DOP853 on the scaled displacement against scipy's default solver."""
+    from scipy.integrate import solve_ivp
+
+    g = ntklib.rng("bench-flows")
+    n, d, m, alpha = 10, 3, 200, 100.0
+    X = ntklib.sphere(n, d, g)
+    y = ntklib.targets(X, "smooth")
+    net, W0 = ntklib.init_network(m, d, g, activation="tanh", symmetric=True)
+    s_min = np.sqrt(np.linalg.eigvalsh(ntklib.ntk_gram(X, W=W0, activation="tanh"))[0])
+    T = 8 / s_min**2
+
+    def rhs_scaled(tau, z):
+        W = W0 + z.reshape(W0.shape) / alpha
+        return -net.vjp(X, W, alpha * net.output(X, W) - y).ravel()
+
+    def solve(method: str, rtol: float):
+        return solve_ivp(rhs_scaled, (0, T), np.zeros(W0.size), method=method, rtol=rtol, atol=1e-12,
+                         t_eval=[T]).y[:, -1]
+
+    reference = solve("DOP853", 1e-12)
+    target_error = 1e-6
+
+    def error(z: np.ndarray) -> float:
+        return float(np.abs(z - reference).max())
+
+    # the loosest tolerance of each method that meets the target accuracy
+    chosen = {}
+    for method in ("DOP853", "RK45"):
+        for rtol in (1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10):
+            if error(solve(method, rtol)) <= target_error:
+                chosen[method] = rtol
+                break
+    times = {k: median_time(lambda k=k: solve(k, chosen[k]), repeats=1 if quick else 3) for k in chosen}
+    speedup = times["RK45"] / times["DOP853"]
+    return {"accuracy": target_error, "rtol": chosen, "seconds": times,
+            "targets": {"RK45/DOP853 >= 1": speedup}, "passed": speedup >= 1.0}
+
+
+def book(quick: bool) -> dict[str, object]:
+    """Each chapter's execution time, the test suite's, a clean build's and a cached rebuild's."""
+    import jupytext
+    from nbclient import NotebookClient
+
+    chapters = sorted((ROOT / "chapters").glob("0*.md")) + sorted((ROOT / "chapters").glob("a*.md"))
+    per_chapter = {}
+    for path in chapters:
+        nb = jupytext.read(path)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        per_chapter[path.stem] = time.perf_counter() - start
+    result: dict[str, object] = {"chapters_seconds": per_chapter}
+    targets = {f"{k} <= 60 s": v for k, v in per_chapter.items()}
+    if not quick:
+        jb = str(Path(sys.executable).with_name("jupyter-book"))
+        env = {**os.environ}
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=ROOT, check=True,
+                       capture_output=True, env=env)
+        result["test_suite_seconds"] = time.perf_counter() - start
+        build_dir = ROOT / "_build" / "bench"
+        subprocess.run(["rm", "-rf", str(build_dir)], check=True)
+        for label in ("clean_build_seconds", "cached_rebuild_seconds"):
+            start = time.perf_counter()
+            subprocess.run([jb, "build", str(ROOT), "--path-output", str(build_dir), "-n", "-W", "--keep-going"],
+                           check=True, capture_output=True, env=env)
+            result[label] = time.perf_counter() - start
+        targets.update({"test suite <= 300 s": result["test_suite_seconds"],
+                        "clean build <= 300 s": result["clean_build_seconds"],
+                        "cached rebuild <= 30 s": result["cached_rebuild_seconds"]})
+    limits = {k: float(k.split("<=")[1].split()[0]) for k in targets}
+    result["targets"] = targets
+    result["passed"] = all(v <= limits[k] for k, v in targets.items())
+    return result
+
+
+BENCHMARKS = {"gram": gram, "memory": memory, "lemma7": lemma7, "flows": flows, "book": book}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke test, not the targets)")
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), help="run only these")
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results.json"))
+    args = parser.parse_args()
+    names = args.only or list(BENCHMARKS)
+    out = Path(args.output)
+    # results accumulate: a partial run (--only) updates its entries and keeps the others
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    results: dict[str, object] = {"environment": blas_info(), "quick": args.quick,
+                                  "date": time.strftime("%Y-%m-%d"),
+                                  "benchmarks": previous.get("benchmarks", {})}
+    ok = True
+    for name in names:
+        print(f"== {name}", flush=True)
+        res = BENCHMARKS[name](args.quick)
+        results["benchmarks"][name] = res
+        for target, value in res["targets"].items():
+            print(f"   {target:40s} measured {value:.4g}")
+        print(f"   {'PASS' if res['passed'] else 'MISSED'}", flush=True)
+        ok &= bool(res["passed"])
+        out.write_text(json.dumps(results, indent=2) + "\n")   # after each, so the book can read it
+    print(f"results written to {out}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
