@@ -161,7 +161,7 @@ def book(quick: bool) -> dict[str, object]:
     import jupytext
     from nbclient import NotebookClient
 
-    chapters = sorted((ROOT / "chapters").glob("0*.md")) + sorted((ROOT / "chapters").glob("a*.md"))
+    chapters = sorted((ROOT / "chapters").glob("0*.md")) + sorted((ROOT / "chapters").glob("a[0-9]*.md"))
     per_chapter = {}
     for path in chapters:
         nb = jupytext.read(path)

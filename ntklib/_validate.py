@@ -113,3 +113,10 @@ def same_shape(names: tuple[str, ...], *arrays: NDArray[np.float64]) -> None:
     if len(shapes) > 1:
         detail = ", ".join(f"{n} {a.shape}" for n, a in zip(names, arrays))
         raise ValueError(f"shapes differ: {detail}; expected equal shapes (no broadcasting)")
+
+
+def generator(value: object, name: str = "rng") -> np.random.Generator:
+    """A :class:`numpy.random.Generator` (from :func:`ntklib.rng`), or a ValueError naming ``name``."""
+    if not isinstance(value, np.random.Generator):
+        raise ValueError(f"{name}={value!r}: expected a numpy.random.Generator (use ntklib.rng)")
+    return value

@@ -19,11 +19,6 @@ Array = NDArray[np.float64]
 __all__ = ["sphere", "lecture_domain", "circle", "targets", "TARGETS"]
 
 
-def _generator(rng: object) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng={rng!r}: expected a numpy.random.Generator (use ntklib.rng)")
-    return rng
-
 
 def sphere(n: int, d: int, rng: np.random.Generator) -> Array:
     r"""``n`` i.i.d. uniform points on the unit sphere :math:`S^{d-1} \subset \mathbb{R}^d`.
@@ -35,7 +30,7 @@ def sphere(n: int, d: int, rng: np.random.Generator) -> Array:
     ndarray, shape (n, d)
     """
     n, d = v.integer("n", n), v.integer("d", d)
-    g = _generator(rng).standard_normal((n, d))
+    g = v.generator(rng).standard_normal((n, d))
     return g / np.linalg.norm(g, axis=1, keepdims=True)
 
 
@@ -106,5 +101,5 @@ def targets(X: ArrayLike, kind: str, rng: np.random.Generator | None = None, *, 
     s = v.real("noise", noise, low=0.0)
     y = TARGETS[kind](X)
     if s > 0:
-        y = y + s * _generator(rng).standard_normal(X.shape[0])
+        y = y + s * v.generator(rng).standard_normal(X.shape[0])
     return y

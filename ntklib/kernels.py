@@ -115,8 +115,7 @@ def ntk_gram_at_init(
     """
     X, Xp = _pair(X, Xp)
     m = v.integer("m", m)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng={rng!r}: expected a numpy.random.Generator (use ntklib.rng)")
+    rng = v.generator(rng)
     act = get_activation(activation)
     acc = np.zeros((X.shape[0], Xp.shape[0]))
     for start in range(0, m, DRAW_BLOCK):

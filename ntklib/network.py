@@ -261,8 +261,7 @@ def init_network(
     """
     m = v.integer("m", m)
     d = v.integer("d", d)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng={rng!r}: expected a numpy.random.Generator (use ntklib.rng)")
+    rng = v.generator(rng)
     alpha = output_scale(scale, m)
     if symmetric:
         if m % 2:

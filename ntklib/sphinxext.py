@@ -5,6 +5,8 @@ documents whose source changed.  A change to ntklib changes what the chapters co
 touching their sources, so this extension fingerprints ntklib's source files and, when the
 fingerprint differs from the one stored in the build environment, marks every document
 outdated: with ``execute_notebooks: force`` every chapter then runs again against the new code.
+Files listed in the configuration value ``ntklib_extra_dependencies`` (paths relative to the
+book's root) count as part of the fingerprint.
 
 Enable with ``sphinx: extra_extensions: [ntklib.sphinxext]`` in ``_config.yml``.
 """
@@ -32,8 +34,17 @@ def source_fingerprint(root: Path | None = None) -> str:
     return h.hexdigest()
 
 
+def _fingerprint(app: Any) -> str:
+    """ntklib's fingerprint plus the contents of the files in ``ntklib_extra_dependencies``."""
+    h = hashlib.sha256(source_fingerprint().encode())
+    for name in getattr(getattr(app, "config", None), "ntklib_extra_dependencies", None) or []:
+        path = Path(app.confdir) / name
+        h.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"<missing>"))
+    return h.hexdigest()
+
+
 def _outdated(app: Any, env: Any, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
-    current = source_fingerprint()
+    current = _fingerprint(app)
     if getattr(env, _ATTR, None) == current:
         return []
     setattr(env, _ATTR, current)
@@ -41,5 +52,7 @@ def _outdated(app: Any, env: Any, added: set[str], changed: set[str], removed: s
 
 
 def setup(app: Any) -> dict[str, Any]:
+    # data files that chapters read (e.g. benchmark results): a change re-executes the chapters
+    app.add_config_value("ntklib_extra_dependencies", [], "env")
     app.connect("env-get-outdated", _outdated)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -135,8 +135,8 @@ def train(
     every = v.integer("record_every", record_every)
     if method not in METHODS:
         raise ValueError(f"method={method!r}: expected one of {METHODS}")
-    if method != "gd" and not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng={rng!r}: method {method!r} needs a numpy.random.Generator (use ntklib.rng)")
+    if method != "gd":
+        rng = v.generator(rng)
     if method == "sgd":
         if batch_size is None:
             raise ValueError("batch_size=None: method 'sgd' needs a batch size")

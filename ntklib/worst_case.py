@@ -65,11 +65,6 @@ ASYMPTOTIC_LINEARIZATION = (3.0 ** (1.0 / 6.0) + 3.0 ** (2.0 / 3.0) / 2.0) * (_R
 r""":math:`\lim m^{1/6}(\text{adversary of the second inequality}) / B^{4/3} = (3^{1/6} + 3^{2/3}/2)(\rho/2)^{1/3} \approx 1.650`."""
 
 
-def _generator(rng: object) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng={rng!r}: expected a numpy.random.Generator (use ntklib.rng)")
-    return rng
-
 
 def smallest_abs_normals(n: int, k: int, rng: np.random.Generator) -> Array:
     r"""The :math:`k` smallest of :math:`n` i.i.d. :math:`|N(0, 1)|`, in increasing order, drawn exactly.
@@ -95,7 +90,7 @@ def smallest_abs_normals(n: int, k: int, rng: np.random.Generator) -> Array:
     k = v.integer("k", k)
     if k > n:
         raise ValueError(f"k={k}: expected at most n={n}")
-    g = _generator(rng)
+    g = v.generator(rng)
     S = np.cumsum(g.standard_exponential(k))
     total = S[-1] + g.standard_gamma(n + 1 - k)
     return np.sqrt(2.0) * special.erfinv(S / total)
@@ -263,7 +258,7 @@ def sampled_worst_cases(m: int, B: float, draws: int, rng: np.random.Generator) 
     m = v.integer("m", m)
     B = v.real("B", B, low=0.0)
     draws = v.integer("draws", draws)
-    g = _generator(rng)
+    g = v.generator(rng)
     out = np.zeros((2, draws))
     guess = int(np.ceil(1.3 * (3.0 * (_RHO * m / 2.0) ** 2 * B * B) ** (1.0 / 3.0))) + 64   # about k_A
     for r in range(draws):
