@@ -2,12 +2,13 @@
 #   make book   build the site into _build/html (creates .venv and installs pinned deps if needed)
 #   make test   run the whole test suite: ntklib unit tests and every chapter through nbval
 #   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
+#   make seeds N=20   every chapter under N seeds, each verification's pass/fail count
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book test bench install clean
+.PHONY: book test bench seeds install clean
 
 install: $(STAMP)
 
@@ -28,6 +29,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+N ?= 20
+seeds: $(STAMP)
+	$(BIN)/python tests/seed_sweep.py --seeds $(N)
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
