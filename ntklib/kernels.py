@@ -22,6 +22,7 @@ from scipy import special
 
 from . import _validate as v
 from .activations import Activation, get_activation
+from . import network
 from .network import _chunks
 
 Array = NDArray[np.float64]
@@ -147,7 +148,7 @@ def _gauss_expectation(act: Activation, nx: Array, nxp: Array, c: Array, order: 
     z, w = special.roots_hermitenorm(order)          # stable for large orders, unlike hermegauss
     w = w / np.sqrt(2.0 * np.pi)
     out = np.empty(c.shape[0])
-    step = max(1, (1 << 21) // (order * order))
+    step = max(1, network.CHUNK_ELEMENTS // (order * order))
     for s in range(0, c.shape[0], step):
         sl = slice(s, s + step)
         su = np.sqrt(np.clip(1.0 - c[sl] ** 2, 0.0, None))
@@ -168,7 +169,7 @@ def _angles(X: Array, Xp: Array, nx: Array, nxp: Array) -> Array:
     U = X / np.where(nx > 0, nx, 1.0)[:, None]
     Up = Xp / np.where(nxp > 0, nxp, 1.0)[:, None]
     theta = np.empty((X.shape[0], Xp.shape[0]))
-    step = max(1, (1 << 21) // max(Xp.shape[0] * X.shape[1], 1))
+    step = max(1, network.CHUNK_ELEMENTS // max(Xp.shape[0] * X.shape[1], 1))
     for s in range(0, X.shape[0], step):
         diff = np.linalg.norm(U[s : s + step, None, :] - Up[None, :, :], axis=2)
         summ = np.linalg.norm(U[s : s + step, None, :] + Up[None, :, :], axis=2)

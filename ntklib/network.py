@@ -124,7 +124,10 @@ class TwoLayerNet:
         ndarray, shape (n,)
             :math:`\frac{\alpha}{m}\,\sigma(XW^\top)\,a`.
         """
-        X, W = self._inputs(X, W)
+        return self._output(*self._inputs(X, W))
+
+    def _output(self, X: Array, W: Array) -> Array:
+        """:meth:`output` on validated float64 arrays (for loops that validated once)."""
         out = np.zeros(X.shape[0])
         for s in _chunks(self.m, X.shape[0]):
             out += self.activation.sigma(X @ W[s].T) @ self.a[s]
@@ -204,7 +207,10 @@ class TwoLayerNet:
             divided by :math:`\alpha`.
         """
         X, W = self._inputs(X, W)
-        r = v.vector("r", r, length=X.shape[0])
+        return self._vjp(X, W, v.vector("r", r, length=X.shape[0]))
+
+    def _vjp(self, X: Array, W: Array, r: Array) -> Array:
+        """:meth:`vjp` on validated float64 arrays (for loops that validated once)."""
         out = np.empty_like(W)
         for s in _chunks(self.m, X.shape[0]):
             out[s] = (self.activation.d1(X @ W[s].T).T * self.a[s, None]) @ (r[:, None] * X)
