@@ -5,13 +5,13 @@ verify them.  Every public function validates its input and raises :class:`Value
 the argument; every random draw goes through :func:`~ntklib.rng`.
 """
 
-from . import bounds, worst_case
+from . import bounds, registry, worst_case
 from .activations import ACTIVATIONS, Activation, get_activation
-from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_slope, check_test
+from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_identity, check_slope, check_test
 from .data import circle, lecture_domain, sphere, targets
 from .kernels import ntk_gram, ntk_gram_at_init, ntk_limit, relu_nngp, relu_ntk_unit
 from .network import TwoLayerNet, init_network, output_scale
-from .plotting import PALETTE, rate_plot, set_theme
+from .plotting import PALETTE, REFERENCE, rate_plot, set_theme
 from .seeding import DEFAULT_SEED, base_seed, rng
 from .stats import SlopeFit, clopper_pearson_lower, clopper_pearson_upper, fit_loglog, mean_ci
 from .training import TrainResult, mse, mse_gradient, train
@@ -24,15 +24,18 @@ __all__ = [
     "CheckReport",
     "DEFAULT_SEED",
     "PALETTE",
+    "REFERENCE",
     "RECORDS",
     "SlopeFit",
     "TwoLayerNet",
     "base_seed",
     "bounds",
+    "registry",
     "worst_case",
     "check",
     "check_agreement",
     "check_failure_rate",
+    "check_identity",
     "check_slope",
     "check_test",
     "circle",

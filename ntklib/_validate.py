@@ -40,27 +40,38 @@ def _as_float_array(name: str, value: ArrayLike) -> NDArray[np.float64]:
     return arr
 
 
-def matrix(name: str, value: ArrayLike, *, cols: int | None = None, min_rows: int = 1) -> NDArray[np.float64]:
-    """A finite 2-D float64 array with at least ``min_rows`` rows (and ``cols`` columns if given)."""
+def _matching(of: str | None) -> str:
+    return "" if of is None else f" to match {of}"
+
+
+def matrix(
+    name: str, value: ArrayLike, *, cols: int | None = None, min_rows: int = 1, of: str | None = None
+) -> NDArray[np.float64]:
+    """A finite 2-D float64 array with at least ``min_rows`` rows (and ``cols`` columns if given).
+
+    ``of`` names the argument ``cols`` comes from, so that a mismatch names both arguments.
+    """
     arr = _as_float_array(name, value)
     if arr.ndim != 2:
         raise ValueError(f"{name}={_describe(arr)}: expected a 2-D array")
     if arr.shape[0] < min_rows or arr.shape[1] < 1:
         raise ValueError(f"{name}={_describe(arr)}: expected at least {min_rows} row(s) and 1 column")
     if cols is not None and arr.shape[1] != cols:
-        raise ValueError(f"{name}={_describe(arr)}: expected {cols} columns")
+        raise ValueError(f"{name}={_describe(arr)}: expected {cols} columns{_matching(of)}")
     return arr
 
 
-def vector(name: str, value: ArrayLike, *, length: int | None = None, min_length: int = 1) -> NDArray[np.float64]:
-    """A finite 1-D float64 array (of the given length if given)."""
+def vector(
+    name: str, value: ArrayLike, *, length: int | None = None, min_length: int = 1, of: str | None = None
+) -> NDArray[np.float64]:
+    """A finite 1-D float64 array (of the given length if given; ``of`` as in :func:`matrix`)."""
     arr = _as_float_array(name, value)
     if arr.ndim != 1:
         raise ValueError(f"{name}={_describe(arr)}: expected a 1-D array")
     if arr.shape[0] < min_length:
         raise ValueError(f"{name}={_describe(arr)}: expected at least {min_length} entries")
     if length is not None and arr.shape[0] != length:
-        raise ValueError(f"{name}={_describe(arr)}: expected length {length}")
+        raise ValueError(f"{name}={_describe(arr)}: expected length {length}{_matching(of)}")
     return arr
 
 

@@ -74,14 +74,26 @@ def lemma5(L: float, B: ArrayLike, m: ArrayLike, x_norm: float = 1.0) -> Array |
     B_, m_ = _nonneg("B", B), _width(m)
     _same(("B", "m"), B_, m_)
     xn = v.real("x_norm", x_norm, low=0.0)
-    return _out(L * xn**2 * B_**2 / (2.0 * np.sqrt(m_)))
+    # Evaluated as (L r) r / 2 with r = ||x|| B / m^(1/4): squaring B (or ||x||) first overflows for
+    # B > 1e154 even when the bound is small (L = 1e-3, ||x|| = 1e-100, B = 1e160: 5e-34), and
+    # 0 * inf would then give NaN.  Overflow now happens only for bounds beyond ~1e308 / L (inf: a
+    # valid, vacuous upper bound), and a zero factor gives 0 exactly.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        r = xn * B_ / np.sqrt(np.sqrt(m_))
+        value = L * r * r / 2.0
+    return _out(np.where((L == 0.0) | (xn == 0.0) | (B_ == 0.0), 0.0, value))
 
 
 def _lemma7(B: ArrayLike, m: ArrayLike, delta: float, c1: float, c2: float) -> Array | float:
     B_, m_ = _nonneg("B", B), _width(m)
     _same(("B", "m"), B_, m_)
     d = v.probability("delta", delta)
-    return _out((c1 * B_ ** (4.0 / 3.0) + c2 * B_ * np.log(1.0 / d) ** 0.25) / m_ ** (1.0 / 6.0))
+    # log(1/delta) as -log(delta): 1/delta rounds (relative error ~1e-6 in the log at delta = 1 - 1e-10)
+    # and overflows for subnormal delta.  B^(4/3) as B cbrt(B) and m^(1/6) as sqrt(cbrt(m)): a power
+    # with the rounded exponent 4.0/3.0 (or 1.0/6.0) is off by |log B| * 7e-17 relative (115 ulps at
+    # B = 1e150).
+    with np.errstate(over="ignore"):            # B beyond ~1e231: B^(4/3) = inf, a valid upper bound
+        return _out((c1 * (B_ * np.cbrt(B_)) + c2 * B_ * (-np.log(d)) ** 0.25) / np.sqrt(np.cbrt(m_)))
 
 
 def lemma7_taylor(B: ArrayLike, m: ArrayLike, delta: float) -> Array | float:
@@ -146,7 +158,12 @@ def theorem12_alpha_threshold(L: float, sigma_min: float, sigma_max: float, R0: 
     """
     L = v.real("L", L, low=0.0)
     smin, smax, r0 = _spectral(sigma_min, sigma_max, R0)
-    return L * np.sqrt(1152.0 * smax**2 * r0) / smin**3
+    if L == 0.0 or r0 == 0.0:
+        return 0.0
+    # sqrt(1152 smax^2 R0) / smin^3 as sqrt(1152 R0) (smax / smin) / smin^2: no smax^2 overflow or
+    # smin^3 underflow (0 / 0 = NaN, x / 0 = inf) while the threshold itself is representable.
+    with np.errstate(over="ignore", divide="ignore"):
+        return float(L * np.sqrt(1152.0 * r0) * (np.float64(smax) / smin) / smin / smin)
 
 
 def theorem12_risk(t: ArrayLike, alpha: float, sigma_min: float, R0: float) -> Array | float:
@@ -170,7 +187,11 @@ def theorem12_risk(t: ArrayLike, alpha: float, sigma_min: float, R0: float) -> A
     a = v.real("alpha", alpha, low=0.0, low_open=True)
     smin = v.real("sigma_min", sigma_min, low=0.0, low_open=True)
     r0 = v.real("R0", R0, low=0.0)
-    return _out(r0 * np.exp(-t_ * a**2 * smin**2 / 2.0))
+    # (alpha sigma_min)^2, not alpha^2 sigma_min^2 (inf * 0 = NaN for alpha = 1e200, sigma_min = 1e-200);
+    # t = 0 gives R0 exactly, also when (alpha sigma_min)^2 overflows (0 * inf = NaN).
+    with np.errstate(over="ignore", invalid="ignore"):
+        rate = np.float64(a * smin) ** 2 / 2.0     # numpy: a Python float ** 2 raises on overflow
+        return _out(r0 * np.exp(np.where(t_ == 0.0, 0.0, -(t_ * rate))))
 
 
 def theorem12_displacement(alpha: float, sigma_min: float, sigma_max: float, R0: float) -> float:
@@ -187,4 +208,8 @@ def theorem12_displacement(alpha: float, sigma_min: float, sigma_max: float, R0:
     """
     a = v.real("alpha", alpha, low=0.0, low_open=True)
     smin, smax, r0 = _spectral(sigma_min, sigma_max, R0)
-    return 3.0 * np.sqrt(8.0 * smax**2 * r0) / (a * smin**2)
+    if r0 == 0.0:
+        return 0.0
+    # as 3 sqrt(8 R0) (smax / smin) / smin / alpha: no smax^2 overflow or alpha smin^2 underflow
+    with np.errstate(over="ignore", divide="ignore"):
+        return float(3.0 * np.sqrt(8.0 * r0) * (np.float64(smax) / smin) / smin / a)

@@ -1,22 +1,29 @@
 r"""Checkers: compare what was measured with what a statement promises, and raise if it fails.
 
-Four kinds of statement, one checker each:
+Six kinds of statement, one checker each:
 
 * :func:`~ntklib.check` — a deterministic bound ``empirical <= bound``, required in every trial;
+* :func:`~ntklib.check_identity` — an exact identity ``computed == reference``, which floating
+  point can only meet up to a stated rounding allowance;
 * :func:`~ntklib.check_agreement` — an estimate agrees with an exact value within a z-multiple of its
   standard error (Monte Carlo against a closed form), with a stated false-failure probability;
 * :func:`~ntklib.check_failure_rate` — a "with probability at least 1 − δ" statement: the one-sided
   Clopper–Pearson upper confidence bound on the failure frequency must be below δ;
 * :func:`~ntklib.check_slope` — a rate: the confidence interval of a fitted log–log slope against the
   exponent the statement claims;
-* :func:`~ntklib.check_test` — a distributional statement, through the p-values of a goodness-of-fit
-  test at a stated level.
+* :func:`~ntklib.check_test` — a distributional statement, through Kolmogorov–Smirnov tests at a
+  stated level.
 
 Each returns a :class:`~ntklib.CheckReport` (rendered as a table in a notebook), raises
 :class:`AssertionError` naming the statement, the worst value, the bound, the ratio, the settings
 and the seed when the statement fails, and records itself in :data:`~ntklib.checks.RECORDS` (and, if the
 environment variable ``NTKLIB_RECORD_FILE`` names a file, appends one JSON line to it) so that
 every verification in the book can be listed and re-run.
+
+Every report can be re-evaluated on the same data against a deliberately false statement
+(:func:`~ntklib.checks.mutate`): the bound scaled down, the reference or exact value shifted, the claimed rate
+made faster, the claimed law stretched.  :mod:`ntklib.registry` lists, for every verification in
+the book, the mutation that must make it fail.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import html
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -37,19 +44,32 @@ from .stats import SlopeFit, clopper_pearson_upper
 
 __all__ = [
     "CheckReport",
+    "MUTATIONS",
     "RECORDS",
     "RECORD_FILE_ENV",
     "check",
     "check_agreement",
     "check_failure_rate",
+    "check_identity",
     "check_slope",
     "check_test",
+    "mutate",
 ]
 
 RECORD_FILE_ENV = "NTKLIB_RECORD_FILE"
 
 RECORDS: list["CheckReport"] = []
 """Every report made in this process, in order."""
+
+MUTATIONS: dict[str, str] = {
+    "bound": "the bound multiplied by the amount (< 1): a constant too small",
+    "identity": "the reference shifted by amount * max(|reference|, 1): a wrong identity",
+    "agreement": "the exact value multiplied by 1 + amount: a wrong closed form",
+    "probability": "the bound inside the event multiplied by the amount (< 1): a constant too small",
+    "rate": "the claimed exponent lowered by the amount (> 0): a rate too fast",
+    "test": "the samples multiplied by the amount: the claimed law stretched",
+}
+"""For each kind of check, the deliberately false statement that :func:`mutate` evaluates."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -61,7 +81,7 @@ class CheckReport:
     label : str
         The statement's label in the book (e.g. ``"lem-smooth"``).
     kind : str
-        ``"bound"``, ``"agreement"``, ``"probability"``, ``"rate"`` or ``"test"``.
+        ``"bound"``, ``"identity"``, ``"agreement"``, ``"probability"``, ``"rate"`` or ``"test"``.
     statistic : str
         What was measured.
     columns : tuple of str
@@ -76,6 +96,13 @@ class CheckReport:
         The base seed in force (``NTKLIB_SEED`` or the default).
     note : str
         How the decision was made (tolerances, confidence levels, false-failure probability).
+    measured : float
+        The measured value of the worst setting: the empirical value (bound), the discrepancy
+        (identity, agreement), the upper confidence bound on the failure rate (probability), the
+        fitted slope (rate), the smallest p-value (test).
+    limit : float
+        What ``measured`` is compared with: the bound, the allowance, δ, the claimed exponent, the
+        level.
     """
 
     label: str
@@ -87,12 +114,16 @@ class CheckReport:
     passed: bool
     seed: int
     note: str = ""
+    measured: float = float("nan")
+    limit: float = float("nan")
     _worst_row: int = field(default=0, repr=False)
+    _replay: tuple[Callable[..., "CheckReport"], dict[str, Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        d = asdict(self)
-        d.pop("_worst_row")
+        """A JSON-ready dictionary (without the data kept for :func:`~ntklib.checks.mutate`)."""
+        d = {k: val for k, val in asdict(self).items() if not k.startswith("_")}
         d["rows"] = [[_plain(x) for x in row] for row in self.rows]
         return d
 
@@ -155,6 +186,8 @@ def _text(name: str, value: object) -> str:
 
 
 def _settings(settings: Mapping[str, ArrayLike] | None, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    if settings is not None and not isinstance(settings, Mapping):
+        raise ValueError(f"settings={settings!r}: expected a mapping of column name to values")
     out: dict[str, np.ndarray] = {}
     for key, val in (settings or {}).items():
         arr = np.asarray(val)
@@ -188,6 +221,12 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     r = np.where(den > 0, r, np.where(num <= 0, 0.0, np.inf))
     return r
 
+
+def _rows(cols: dict[str, np.ndarray], *values: np.ndarray) -> tuple[tuple[Any, ...], ...]:
+    return tuple(tuple(c[i] for c in cols.values()) + tuple(val[i] for val in values) for i in range(values[0].size))
+
+
+# --- deterministic bounds ---------------------------------------------------------------------
 
 def check(
     label: str,
@@ -233,19 +272,79 @@ def check(
         raise ValueError("empirical: expected at least one measured value")
     tol = v.real("atol", atol, low=0.0)
     cols = _settings(settings, emp.shape)
-    e, b = emp.reshape(-1), bnd.reshape(-1)
+    return _finish(_bound(label, emp.reshape(-1), bnd.reshape(-1), statistic, cols, tol))
+
+
+def _bound(label: str, e: np.ndarray, b: np.ndarray, statistic: str, cols: dict, tol: float) -> CheckReport:
     ratio = _ratio(e, b)
     ok = e <= b + tol
     worst = int(np.argmax(np.where(ok, ratio, np.inf)))
-    rows = tuple(tuple(c[i] for c in cols.values()) + (e[i], b[i], ratio[i]) for i in range(e.size))
     note = f"rounding allowance atol={tol:.3g}" if tol > 0 else ""
-    return _finish(
-        CheckReport(
-            label, "bound", statistic, (*cols, "empirical", "bound", "ratio"), rows,
-            float(np.max(ratio)), bool(np.all(ok)), base_seed(), note, worst,
-        )
+    return CheckReport(
+        label, "bound", statistic, (*cols, "empirical", "bound", "ratio"), _rows(cols, e, b, ratio),
+        float(np.max(ratio)), bool(np.all(ok)), base_seed(), note, float(e[worst]), float(b[worst] + tol), worst,
+        (_bound, dict(label=label, e=e, b=b, statistic=statistic, cols=cols, tol=tol)),
     )
 
+
+def check_identity(
+    label: str,
+    computed: ArrayLike,
+    reference: ArrayLike,
+    tol: ArrayLike,
+    *,
+    statistic: str,
+    settings: Mapping[str, ArrayLike] | None = None,
+) -> CheckReport:
+    r"""Check an exact identity up to rounding: ``|computed - reference| <= tol`` in every entry.
+
+    Use it for statements that hold exactly in real arithmetic (an algebraic identity, a count),
+    with ``tol`` a rounding allowance derived from the computation (say how in ``statistic``),
+    or ``0.5`` for integer counts.
+
+    Parameters
+    ----------
+    computed, reference : array_like, same shape
+        The two sides of the identity, one entry per setting.
+    tol : array_like
+        Allowances (>= 0), of the same shape.
+    statistic : str
+        What the identity says and where the allowance comes from.
+    settings : mapping, optional
+        Setting columns for the table.
+
+    Returns
+    -------
+    CheckReport
+        Columns: the settings, ``computed``, ``reference``, ``|diff|``, ``tol``, ``ratio`` = ``|diff| / tol``.
+    """
+    label = _text("label", label)
+    statistic = _text("statistic", statistic)
+    c = v.array("computed", computed)
+    r = v.array("reference", reference)
+    t = v.array("tol", tol)
+    v.same_shape(("computed", "reference", "tol"), c, r, t)
+    if c.size == 0:
+        raise ValueError("computed: expected at least one value")
+    if np.any(t < 0):
+        raise ValueError(f"tol: expected allowances >= 0, got minimum {t.min()!r}")
+    cols = _settings(settings, c.shape)
+    return _finish(_identity(label, c.reshape(-1), r.reshape(-1), t.reshape(-1), statistic, cols))
+
+
+def _identity(label: str, c: np.ndarray, r: np.ndarray, t: np.ndarray, statistic: str, cols: dict) -> CheckReport:
+    diff = np.abs(c - r)
+    ratio = _ratio(diff, t)
+    worst = int(np.argmax(ratio))
+    return CheckReport(
+        label, "identity", statistic, (*cols, "computed", "reference", "|diff|", "tol", "ratio"),
+        _rows(cols, c, r, diff, t, ratio), float(ratio.max()), bool(np.all(diff <= t)), base_seed(),
+        "exact in real arithmetic; tol is the rounding allowance", float(diff[worst]), float(t[worst]), worst,
+        (_identity, dict(label=label, c=c, r=r, t=t, statistic=statistic, cols=cols)),
+    )
+
+
+# --- Monte Carlo against a closed form ------------------------------------------------------
 
 def check_agreement(
     label: str,
@@ -292,87 +391,103 @@ def check_agreement(
         raise ValueError("stderr: expected strictly positive standard errors")
     eps = v.probability("false_failure", false_failure)
     cols = _settings(settings, est.shape)
+    return _finish(_agreement(label, est.reshape(-1), se.reshape(-1), ex.reshape(-1), statistic, cols, eps))
+
+
+def _agreement(
+    label: str, est: np.ndarray, se: np.ndarray, ex: np.ndarray, statistic: str, cols: dict, eps: float
+) -> CheckReport:
     k = est.size
     z = float(_st.norm.isf(eps / (2 * k)))
-    err = np.abs(est - ex).reshape(-1)
-    allow = z * se.reshape(-1)
+    err = np.abs(est - ex)
+    allow = z * se
     ratio = err / allow
     worst = int(np.argmax(ratio))
-    rows = tuple(
-        tuple(c[i] for c in cols.values()) + (est.reshape(-1)[i], ex.reshape(-1)[i], err[i], allow[i], ratio[i])
-        for i in range(k)
-    )
     note = f"z = {z:.3f} (Bonferroni over {k}); false-failure probability <= {eps:.1e}"
-    return _finish(
-        CheckReport(
-            label, "agreement", statistic, (*cols, "estimate", "exact", "|error|", "z*se", "ratio"), rows,
-            float(ratio.max()), bool(np.all(ratio <= 1.0)), base_seed(), note, worst,
-        )
+    return CheckReport(
+        label, "agreement", statistic, (*cols, "estimate", "exact", "|error|", "z*se", "ratio"),
+        _rows(cols, est, ex, err, allow, ratio), float(ratio.max()), bool(np.all(ratio <= 1.0)), base_seed(),
+        note, float(err[worst]), float(allow[worst]), worst,
+        (_agreement, dict(label=label, est=est, se=se, ex=ex, statistic=statistic, cols=cols, eps=eps)),
     )
 
+
+# --- "with probability at least 1 - delta" ----------------------------------------------------
 
 def check_failure_rate(
     label: str,
-    failures: ArrayLike,
-    trials: int,
+    empirical: ArrayLike,
+    bound: ArrayLike,
     delta: float,
     *,
     statistic: str,
     settings: Mapping[str, ArrayLike] | None = None,
     confidence: float = 0.99,
 ) -> CheckReport:
-    r"""Check a "with probability at least :math:`1-\delta`" statement from failure counts.
+    r"""Check a "with probability at least :math:`1-\delta`" statement from independent draws.
 
-    For each setting, ``failures`` of ``trials`` independent draws violated the statement.  The
-    statement is accepted iff the one-sided Clopper–Pearson upper bound at level ``confidence``
-    is below :math:`\delta`: the data show, at that confidence, that the failure rate is below
-    :math:`\delta`.  When the true failure rate is :math:`p \ll \delta` (a loose bound) the chance
-    of a false failure is the chance that a Binomial(trials, p) count reaches the smallest count
-    whose upper bound is :math:`\ge \delta`; choose ``trials`` so that this is negligible.
+    Row :math:`k` of ``empirical`` holds the measured value in each of :math:`T` independent
+    draws at setting :math:`k`; a draw *fails* when its value exceeds ``bound[k]``.  The statement
+    is accepted iff, for every setting, the one-sided Clopper–Pearson upper bound at level
+    ``confidence`` on the failure frequency is below :math:`\delta`: the data show, at that
+    confidence, that the failure rate is below :math:`\delta`.  When the true failure rate is
+    :math:`p \ll \delta` (a loose bound) the chance of a false failure is the chance that a
+    Binomial(T, p) count reaches the smallest count whose upper bound is :math:`\ge \delta`;
+    choose :math:`T` so that this is negligible.
 
     Parameters
     ----------
-    failures : array_like of int
-        Failure counts, one per setting.
-    trials : int
-        Draws per setting (the same for all).
+    empirical : array_like, shape (K, T)
+        Measured values, one row per setting, one column per draw.
+    bound : array_like, shape (K,)
+        The statement's bound at each setting.
     delta : float
         The statement's :math:`\delta \in (0, 1)`.
     statistic : str
-        What counts as a failure.
+        What was measured in each draw.
     settings : mapping, optional
-        Setting columns for the table.
+        Setting columns for the table (each of shape (K,)).
     confidence : float
         Level of the upper bound, in (0, 1).
 
     Returns
     -------
     CheckReport
-        Columns: the settings, ``failures``, ``trials``, ``upper`` (the confidence bound),
-        ``delta``, ``ratio`` = upper/delta.
+        Columns: the settings, ``failures``, ``trials``, ``max value/bound`` (the largest ratio of
+        any draw), ``upper`` (the confidence bound), ``delta``, ``ratio`` = upper/delta.
     """
     label = _text("label", label)
     statistic = _text("statistic", statistic)
-    raw = np.asarray(failures)
-    if raw.dtype == object or not np.issubdtype(raw.dtype, np.integer) or raw.size == 0:
-        raise ValueError(f"failures={raw!r}: expected a non-empty integer array of counts")
-    n = v.integer("trials", trials, minimum=1)
+    emp = v.matrix("empirical", empirical)
+    bnd = v.vector("bound", bound, length=emp.shape[0])
+    if np.any(bnd <= 0):
+        raise ValueError("bound: expected strictly positive bounds")
     d = v.probability("delta", delta)
     c = v.probability("confidence", confidence)
-    cols = _settings(settings, raw.shape)
-    ks = raw.reshape(-1)
-    up = np.array([clopper_pearson_upper(int(k), n, c) for k in ks])
+    cols = _settings(settings, bnd.shape)
+    return _finish(_probability(label, emp, bnd, d, statistic, cols, c))
+
+
+def _probability(
+    label: str, emp: np.ndarray, bnd: np.ndarray, d: float, statistic: str, cols: dict, c: float
+) -> CheckReport:
+    trials = emp.shape[1]
+    ks = np.sum(emp > bnd[:, None], axis=1)
+    largest = np.max(emp, axis=1) / bnd
+    up = np.array([clopper_pearson_upper(int(k), trials, c) for k in ks])
     ratio = up / d
     worst = int(np.argmax(ratio))
-    rows = tuple(tuple(col[i] for col in cols.values()) + (int(ks[i]), n, up[i], d, ratio[i]) for i in range(ks.size))
-    note = f"one-sided Clopper-Pearson upper bound at {100 * c:g}% confidence must be below delta"
-    return _finish(
-        CheckReport(
-            label, "probability", statistic, (*cols, "failures", "trials", "upper", "delta", "ratio"), rows,
-            float(ratio.max()), bool(np.all(up < d)), base_seed(), note, worst,
-        )
+    note = (f"one-sided Clopper-Pearson upper bound at {100 * c:g}% confidence over {trials} draws "
+            f"must be below delta")
+    return CheckReport(
+        label, "probability", statistic, (*cols, "failures", "trials", "max value/bound", "upper", "delta", "ratio"),
+        _rows(cols, ks, np.full(ks.size, trials), largest, up, np.full(ks.size, d), ratio),
+        float(ratio.max()), bool(np.all(up < d)), base_seed(), note, float(up[worst]), d, worst,
+        (_probability, dict(label=label, emp=emp, bnd=bnd, d=d, statistic=statistic, cols=cols, c=c)),
     )
 
+
+# --- rates ------------------------------------------------------------------------------------
 
 def check_slope(
     label: str,
@@ -409,6 +524,10 @@ def check_slope(
     p = v.real("exponent", exponent)
     if mode not in ("at_most", "equal", "below"):
         raise ValueError(f"mode={mode!r}: expected 'at_most', 'equal' or 'below'")
+    return _finish(_rate(label, fit, p, statistic, mode))
+
+
+def _rate(label: str, fit: SlopeFit, p: float, statistic: str, mode: str) -> CheckReport:
     half = max((fit.ci_high - fit.ci_low) / 2.0, np.finfo(float).tiny)
     if mode == "at_most":
         passed = fit.ci_low <= p
@@ -421,34 +540,39 @@ def check_slope(
         ratio = 1.0 + max(0.0, fit.ci_low - p, p - fit.ci_high) / half
     rows = ((fit.slope, fit.ci_low, fit.ci_high, p, mode, ratio),)
     note = f"{100 * fit.confidence:.6g}% confidence interval over {fit.points} points"
-    return _finish(
-        CheckReport(
-            label, "rate", statistic, ("slope", "ci_low", "ci_high", "claimed", "mode", "ratio"), rows,
-            float(ratio), bool(passed), base_seed(), note, 0,
-        )
+    return CheckReport(
+        label, "rate", statistic, ("slope", "ci_low", "ci_high", "claimed", "mode", "ratio"), rows,
+        float(ratio), bool(passed), base_seed(), note, float(fit.slope), p, 0,
+        (_rate, dict(label=label, fit=fit, p=p, statistic=statistic, mode=mode)),
     )
 
 
+# --- laws -------------------------------------------------------------------------------------
+
 def check_test(
     label: str,
-    pvalues: ArrayLike,
+    samples: Sequence[ArrayLike],
+    reference: Callable[[np.ndarray], np.ndarray] | Sequence[ArrayLike],
     *,
     level: float,
     statistic: str,
     settings: Mapping[str, ArrayLike] | None = None,
 ) -> CheckReport:
-    r"""Check a distributional statement through goodness-of-fit p-values.
+    r"""Check a distributional statement with Kolmogorov–Smirnov tests.
 
-    Each entry is the p-value of a test whose null hypothesis is the statement (e.g. a
-    Kolmogorov–Smirnov test against the claimed distribution).  The statement is rejected iff some
+    For each setting, ``samples[k]`` holds independent draws whose law the statement claims: the
+    law with cumulative distribution function ``reference`` (one-sample test) or the law of
+    the independent draws ``reference[k]`` (two-sample test).  The statement is rejected iff some
     p-value is below ``level``.  If the null hypotheses hold exactly, the probability of a false
     failure is at most ``level`` times the number of tests (union bound); state how close to exact
     the null is when it holds only approximately (a limit theorem at finite size).
 
     Parameters
     ----------
-    pvalues : array_like
-        p-values in [0, 1], one per setting.
+    samples : sequence of array_like, each 1-D
+        One sample per setting (a 2-D array is read row by row).
+    reference : callable or sequence of array_like
+        A vectorised CDF, or one reference sample per setting.
     level : float
         Significance level in (0, 1).
     statistic : str
@@ -459,23 +583,89 @@ def check_test(
     Returns
     -------
     CheckReport
-        Columns: the settings, ``p-value``, ``level``, ``ratio`` = level/p-value.
+        Columns: the settings, ``KS distance``, ``p-value``, ``level``, ``ratio`` = level/p-value.
     """
     label = _text("label", label)
     statistic = _text("statistic", statistic)
-    p = v.array("pvalues", pvalues)
-    if p.size == 0 or np.any(p < 0) or np.any(p > 1):
-        raise ValueError("pvalues: expected a non-empty array of values in [0, 1]")
+    xs = _samples("samples", samples)
+    if callable(reference):
+        refs: Callable[[np.ndarray], np.ndarray] | list[np.ndarray] = reference
+    else:
+        refs = _samples("reference", reference)
+        if len(refs) != len(xs):
+            raise ValueError(f"reference: expected {len(xs)} samples, one per setting, got {len(refs)}")
     a = v.probability("level", level)
-    cols = _settings(settings, p.shape)
-    pv = p.reshape(-1)
+    cols = _settings(settings, (len(xs),))
+    return _finish(_test(label, xs, refs, a, statistic, cols))
+
+
+def _samples(name: str, value: object) -> list[np.ndarray]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) or len(value) == 0:
+        raise ValueError(f"{name}={value!r}: expected a non-empty sequence of 1-D samples")
+    return [v.vector(f"{name}[{k}]", x, min_length=2) for k, x in enumerate(value)]
+
+
+def _test(label: str, xs: list, refs: Any, a: float, statistic: str, cols: dict) -> CheckReport:
+    results = [
+        _st.kstest(x, refs) if callable(refs) else _st.ks_2samp(x, r)
+        for x, r in zip(xs, refs if not callable(refs) else [None] * len(xs))
+    ]
+    dist = np.array([res.statistic for res in results])
+    pv = np.array([res.pvalue for res in results])
     ratio = _ratio(np.full(pv.shape, a), pv)
     worst = int(np.argmax(ratio))
-    rows = tuple(tuple(c[i] for c in cols.values()) + (pv[i], a, ratio[i]) for i in range(pv.size))
-    note = f"rejected iff a p-value is below {a:.1e}; false-failure probability <= {a * pv.size:.1e} under exact nulls"
-    return _finish(
-        CheckReport(
-            label, "test", statistic, (*cols, "p-value", "level", "ratio"), rows,
-            float(ratio.max()), bool(np.all(pv >= a)), base_seed(), note, worst,
-        )
+    kind = "one-sample" if callable(refs) else "two-sample"
+    note = (f"{kind} KS; rejected iff a p-value is below {a:.1e}; false-failure probability "
+            f"<= {a * pv.size:.1e} under exact nulls")
+    return CheckReport(
+        label, "test", statistic, (*cols, "KS distance", "p-value", "level", "ratio"),
+        _rows(cols, dist, pv, np.full(pv.shape, a), ratio), float(ratio.max()), bool(np.all(pv >= a)),
+        base_seed(), note, float(pv[worst]), a, worst,
+        (_test, dict(label=label, xs=xs, refs=refs, a=a, statistic=statistic, cols=cols)),
     )
+
+
+# --- deliberately false statements ---------------------------------------------------------------
+
+def mutate(report: CheckReport, amount: float) -> CheckReport:
+    """Re-evaluate a report's data against a deliberately false statement (see :data:`MUTATIONS`).
+
+    Nothing is recorded and nothing is raised: the returned report's ``passed`` says whether the
+    check would have accepted the false statement (it must not).
+
+    Parameters
+    ----------
+    report : CheckReport
+        A report made by one of the checkers in this process.
+    amount : float
+        The size of the mutation; its meaning depends on ``report.kind`` (:data:`MUTATIONS`).
+
+    Returns
+    -------
+    CheckReport
+        The report of the false statement.
+    """
+    if not isinstance(report, CheckReport) or report._replay is None:
+        raise ValueError(f"report={report!r}: expected a CheckReport made by a checker in this process")
+    amt = v.real("amount", amount)
+    fn, kw = report._replay
+    kw = dict(kw)
+    kind = report.kind
+    if kind in ("bound", "probability"):
+        if not 0 < amt < 1:
+            raise ValueError(f"amount={amount!r}: expected a factor in (0, 1) for a {kind} check")
+        key = "b" if kind == "bound" else "bnd"
+        kw[key] = kw[key] * amt
+    elif kind == "identity":
+        kw["r"] = kw["r"] + amt * np.maximum(np.abs(kw["r"]), 1.0)
+    elif kind == "agreement":
+        kw["ex"] = kw["ex"] * (1.0 + amt)
+    elif kind == "rate":
+        if amt <= 0:
+            raise ValueError(f"amount={amount!r}: expected a positive shift of the exponent")
+        kw["p"] = kw["p"] - amt
+    elif kind == "test":
+        kw["xs"] = [x * amt for x in kw["xs"]]
+    else:  # pragma: no cover - every kind is handled above
+        raise ValueError(f"report.kind={kind!r}: unknown kind")
+    return fn(**kw)

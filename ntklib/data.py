@@ -96,7 +96,7 @@ def targets(X: ArrayLike, kind: str, rng: np.random.Generator | None = None, *, 
     ndarray, shape (n,)
     """
     X = v.matrix("X", X)
-    if kind not in TARGETS:
+    if not isinstance(kind, str) or kind not in TARGETS:     # a list would raise an unnamed TypeError
         raise ValueError(f"kind={kind!r}: expected one of {sorted(TARGETS)}")
     s = v.real("noise", noise, low=0.0)
     y = TARGETS[kind](X)

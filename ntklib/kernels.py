@@ -16,6 +16,8 @@ By the strong law of large numbers :math:`k_m \to k(x, x') = x^\top x'\,
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
@@ -27,16 +29,21 @@ from .network import _chunks
 
 Array = NDArray[np.float64]
 
-__all__ = ["ntk_gram", "ntk_gram_at_init", "ntk_limit", "relu_ntk_unit", "relu_nngp", "DRAW_BLOCK"]
+__all__ = ["ntk_gram", "ntk_gram_at_init", "ntk_limit", "relu_ntk_unit", "relu_nngp", "DRAW_BLOCK", "MAX_QUAD_NODES"]
 
 DRAW_BLOCK = 1 << 14
 """Rows of :math:`W_0` drawn at a time by :func:`~ntklib.ntk_gram_at_init` (fixed, so results do not
 depend on memory settings)."""
 
+MAX_QUAD_NODES = 4096
+"""Largest number of Gauss–Hermite nodes per dimension :func:`~ntklib.ntk_limit` uses (one pair then
+needs :math:`q^2 \approx 1.7 \times 10^7` evaluations and about 130 MB); inputs that would need more
+are refused with a ValueError."""
+
 
 def _pair(X: ArrayLike, Xp: ArrayLike | None) -> tuple[Array, Array]:
     X = v.matrix("X", X)
-    Xp = X if Xp is None else v.matrix("Xp", Xp, cols=X.shape[1])
+    Xp = X if Xp is None else v.matrix("Xp", Xp, cols=X.shape[1], of="X")
     return X, Xp
 
 
@@ -82,7 +89,7 @@ def ntk_gram(X: ArrayLike, Xp: ArrayLike | None = None, *, W: ArrayLike, activat
         :math:`O(nn' + \text{chunk})`; no Jacobian is formed.
     """
     X, Xp = _pair(X, Xp)
-    W = v.matrix("W", W, cols=X.shape[1])
+    W = v.matrix("W", W, cols=X.shape[1], of="X")
     act = get_activation(activation)
     return (X @ Xp.T) * _accumulate(X, Xp, W, act, Xp is X) / W.shape[0]
 
@@ -138,7 +145,9 @@ def relu_ntk_unit(t: ArrayLike) -> Array:
     t = v.array("t", t)
     if np.any(np.abs(t) > 1.0):
         raise ValueError("t: expected inner products of unit vectors, in [-1, 1]")
-    return t * (np.pi - np.arccos(t)) / (2.0 * np.pi)
+    # pi - arccos(t) = arccos(-t): the left side cancels near t = -1 (absolute error ulp(pi)
+    # against a value of order sqrt(1 + t)); the right side is accurate to a few ulps everywhere.
+    return t * np.arccos(-t) / (2.0 * np.pi)
 
 
 def _gauss_expectation(act: Activation, nx: Array, nxp: Array, c: Array, order: int) -> Array:
@@ -159,22 +168,68 @@ def _gauss_expectation(act: Activation, nx: Array, nxp: Array, c: Array, order: 
     return out
 
 
-def _angles(X: Array, Xp: Array, nx: Array, nxp: Array) -> Array:
-    r"""Angles between rows, :math:`\theta = 2\,\mathrm{atan2}(\|\hat x - \hat x'\|, \|\hat x + \hat x'\|)`.
+def _polar(X: Array) -> tuple[Array, Array, Array]:
+    r"""Rows as :math:`x = r\,2^{e}\,\hat x`: unit rows :math:`\hat x` (zero rows stay zero), :math:`r` and
+    integer :math:`e`, so that :math:`\|x\| = r\,2^e` with :math:`r \in [1/2, \sqrt d]`.
 
-    Unlike :math:`\arccos(\hat x^\top \hat x')`, whose error near :math:`\theta = 0, \pi` is of
-    order :math:`\sqrt{\text{eps}}`, this is accurate to a few ulps for all angles (0 for identical
-    directions).  Zero rows get angle 0 (their kernel value is 0 anyway).
+    Each row is first scaled by the power of two :math:`2^{-e}` that brings its largest entry into
+    :math:`[1/2, 1)`: exact, and the squares in the norm can then neither overflow nor underflow
+    (``np.linalg.norm`` squares directly: rows beyond :math:`10^{154}` give inf, rows below
+    :math:`10^{-154}` lose digits or give 0).  Keeping :math:`e` apart lets :func:`_scaled` apply the
+    norms last, so no finite input overflows before the result does.
     """
-    U = X / np.where(nx > 0, nx, 1.0)[:, None]
-    Up = Xp / np.where(nxp > 0, nxp, 1.0)[:, None]
-    theta = np.empty((X.shape[0], Xp.shape[0]))
-    step = max(1, network.CHUNK_ELEMENTS // max(Xp.shape[0] * X.shape[1], 1))
-    for s in range(0, X.shape[0], step):
+    _, e = np.frexp(np.max(np.abs(X), axis=1))
+    Xs = np.ldexp(X, -e[:, None])
+    r = np.linalg.norm(Xs, axis=1)
+    return Xs / np.where(r > 0, r, 1.0)[:, None], r, e
+
+
+def _scaled(px: tuple[Array, Array, Array], pxp: tuple[Array, Array, Array], core: Array) -> Array:
+    r""":math:`\|x_i\|\,\|x'_k\|\,\text{core}_{ik}` from :func:`_polar` forms, binary exponents added exactly
+    (``ldexp``): the result is inf only if the value itself overflows, and a zero ``core`` or a
+    zero row gives 0."""
+    _, r, e = px
+    _, rp, ep = pxp
+    with np.errstate(over="ignore"):          # overflow to inf only when the value itself overflows
+        return np.ldexp(np.outer(r, rp) * core, e[:, None] + ep[None, :])
+
+
+def _supplements(U: Array, Up: Array) -> Array:
+    r"""Supplementary angles :math:`\pi - \theta = 2\,\mathrm{atan2}(\|\hat x + \hat x'\|, \|\hat x - \hat x'\|)`
+    between unit rows, in :math:`[0, \pi]`.
+
+    Unlike :math:`\arccos(\hat x^\top \hat x')`, whose error near :math:`\theta = 0, \pi` is of order
+    :math:`\sqrt{\text{eps}}`, the half-angle formula is accurate to a few ulps for all angles, and
+    computing :math:`\pi - \theta` directly (instead of subtracting :math:`\theta` from
+    :math:`\pi`) keeps that relative accuracy near antipodal pairs, where both ReLU kernels
+    vanish like :math:`\pi - \theta` and :math:`(\pi - \theta)^3`.  Scaling errors of the unit
+    rows enter only to second order.  Zero rows give arbitrary angles (their kernel values are 0).
+    """
+    delta = np.empty((U.shape[0], Up.shape[0]))
+    step = max(1, network.CHUNK_ELEMENTS // max(Up.shape[0] * U.shape[1], 1))
+    for s in range(0, U.shape[0], step):
         diff = np.linalg.norm(U[s : s + step, None, :] - Up[None, :, :], axis=2)
         summ = np.linalg.norm(U[s : s + step, None, :] + Up[None, :, :], axis=2)
-        theta[s : s + step] = 2.0 * np.arctan2(diff, summ)
-    return theta
+        delta[s : s + step] = 2.0 * np.arctan2(summ, diff)
+    return delta
+
+
+_H_SERIES = np.array([(-1) ** (k + 1) * 2 * k / math.factorial(2 * k + 1) for k in range(1, 12)])
+
+
+def _sin_minus_x_cos(d: Array) -> Array:
+    r""":math:`h(\delta) = \sin\delta - \delta\cos\delta \ge 0` on :math:`[0, \pi]`, to a few ulps.
+
+    Both terms are :math:`\approx \delta` while :math:`h \approx \delta^3/3`: below
+    :math:`\delta = 1` the series :math:`h = \sum_{k \ge 1} (-1)^{k+1} \frac{2k}{(2k+1)!}\delta^{2k+1}`
+    (11 terms, truncation below :math:`10^{-21}` relative) replaces the cancelling difference;
+    from :math:`\delta = 1` on, the difference loses at most a factor
+    :math:`(\sin 1 + \cos 1)/h(1) < 5`.
+    """
+    small = d < 1.0
+    ds = np.where(small, d, 0.0)
+    series = ds**3 * np.polyval(_H_SERIES[::-1], ds * ds)
+    return np.where(small, series, np.sin(d) - d * np.cos(d))
 
 
 def ntk_limit(
@@ -213,33 +268,50 @@ def ntk_limit(
     -------
     ndarray, shape (n, n')
 
+    Raises
+    ------
+    ValueError
+        For a smooth activation, if an input norm would need more than
+        :data:`~ntklib.kernels.MAX_QUAD_NODES` nodes per dimension (norms above about 5 at the
+        default ``quad_order``).
+
     Notes
     -----
-    The angle is :math:`\theta = 2\,\mathrm{atan2}(\|\hat x - \hat x'\|, \|\hat x + \hat x'\|)` for the
-    normalized inputs, accurate near :math:`\theta = 0` and :math:`\pi` where
-    :math:`\arccos(\hat x^\top\hat x')` loses half the digits.
+    The ReLU kernel is computed as :math:`\|x\|\|x'\|\cos\theta\,(\pi - \theta)/(2\pi)` with
+    :math:`\pi - \theta = 2\,\mathrm{atan2}(\|\hat x + \hat x'\|, \|\hat x - \hat x'\|)` for the
+    normalized inputs: accurate to a few ulps near :math:`\theta = 0` and :math:`\pi`, where
+    :math:`\arccos(\hat x^\top\hat x')` loses half the digits and :math:`\pi - \theta` computed by
+    subtraction loses its relative accuracy.  Norms are computed without overflow and the norms'
+    exponents are applied last, so every finite input gives a finite result unless the kernel
+    value itself overflows.
     """
     X, Xp = _pair(X, Xp)
     act = get_activation(activation)
     order = v.integer("quad_order", quad_order, minimum=2)
-    G = X @ Xp.T
     if act.name == "identity":
-        return G
-    nx = np.linalg.norm(X, axis=1)
-    nxp = np.linalg.norm(Xp, axis=1)
+        return X @ Xp.T
+    px, pxp = _polar(X), _polar(Xp)
+    U, Up = px[0], pxp[0]
+    c = np.clip(U @ Up.T, -1.0, 1.0)                  # cosines; x^T x' = |x| |x'| c
     if act.name == "relu":
-        return G * (np.pi - _angles(X, Xp, nx, nxp)) / (2.0 * np.pi)
-    denom = np.outer(nx, nxp)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.clip(np.where(denom > 0, G / denom, 0.0), -1.0, 1.0)
-    r = max(float(nx.max()), float(nxp.max()))
-    q = int(np.ceil(order * max(1.0, r * r)))
+        return _scaled(px, pxp, c * _supplements(U, Up) / (2.0 * np.pi))
+    with np.errstate(over="ignore"):
+        nx, nxp = np.ldexp(px[1], px[2]), np.ldexp(pxp[1], pxp[2])
+    name, r = max(("X", float(nx.max())), ("Xp", float(nxp.max())), key=lambda p: p[1])
+    nodes = order * max(1.0, r * r)                    # r * r is inf, not an OverflowError, beyond 1e154
+    if nodes > MAX_QUAD_NODES:
+        raise ValueError(
+            f"{name}: a row of norm {r:.4g} needs {nodes:.4g} quadrature nodes per dimension at "
+            f"quad_order={order}; at most MAX_QUAD_NODES={MAX_QUAD_NODES} are supported, i.e. norms up "
+            f"to {np.sqrt(MAX_QUAD_NODES / order):.4g} for a smooth activation (rescale the inputs)"
+        )
+    q = int(np.ceil(nodes))
     rows, cols = np.triu_indices(X.shape[0]) if Xp is X else np.indices(c.shape).reshape(2, -1)
     E = np.empty_like(c)
     E[rows, cols] = _gauss_expectation(act, nx[rows], nxp[cols], c[rows, cols], q)
     if Xp is X:
         E[cols, rows] = E[rows, cols]
-    return G * E
+    return _scaled(px, pxp, c * E)
 
 
 def relu_nngp(X: ArrayLike, Xp: ArrayLike | None = None) -> Array:
@@ -266,6 +338,6 @@ def relu_nngp(X: ArrayLike, Xp: ArrayLike | None = None) -> Array:
     ndarray, shape (n, n')
     """
     X, Xp = _pair(X, Xp)
-    nx, nxp = np.linalg.norm(X, axis=1), np.linalg.norm(Xp, axis=1)
-    theta = _angles(X, Xp, nx, nxp)
-    return np.outer(nx, nxp) / (2.0 * np.pi) * (np.sin(theta) + (np.pi - theta) * np.cos(theta))
+    px, pxp = _polar(X), _polar(Xp)
+    # sin(theta) + (pi - theta) cos(theta) = sin(delta) - delta cos(delta), delta = pi - theta
+    return _scaled(px, pxp, _sin_minus_x_cos(_supplements(px[0], pxp[0])) / (2.0 * np.pi))

@@ -99,8 +99,8 @@ class TwoLayerNet:
         r""":math:`\alpha / m`, the factor in front of the sum."""
         return self.alpha / self.m
 
-    def _weights(self, W: ArrayLike, name: str = "W", d: int | None = None) -> Array:
-        W = v.matrix(name, W, cols=d)
+    def _weights(self, W: ArrayLike, name: str = "W", d: int | None = None, of: str = "X") -> Array:
+        W = v.matrix(name, W, cols=d, of=of)
         if W.shape[0] != self.m:
             raise ValueError(f"{name} has {W.shape[0]} rows: expected m={self.m} (one per hidden unit)")
         return W
@@ -147,7 +147,7 @@ class TwoLayerNet:
             Row :math:`j` is :math:`\frac{\alpha}{m} a_j \sigma'(w_j^\top x)\, x^\top`.
         """
         x = v.vector("x", x)
-        W = self._weights(W, d=x.shape[0])
+        W = self._weights(W, d=x.shape[0], of="x")
         return (self.coef * self.a * self.activation.d1(W @ x))[:, None] * x[None, :]
 
     def jacobian(self, X: ArrayLike, W: ArrayLike) -> Array:
@@ -207,7 +207,7 @@ class TwoLayerNet:
             divided by :math:`\alpha`.
         """
         X, W = self._inputs(X, W)
-        return self._vjp(X, W, v.vector("r", r, length=X.shape[0]))
+        return self._vjp(X, W, v.vector("r", r, length=X.shape[0], of="X"))
 
     def _vjp(self, X: Array, W: Array, r: Array) -> Array:
         """:meth:`vjp` on validated float64 arrays (for loops that validated once)."""
@@ -269,6 +269,8 @@ def init_network(
     d = v.integer("d", d)
     rng = v.generator(rng)
     alpha = output_scale(scale, m)
+    if not isinstance(symmetric, (bool, np.bool_)):       # "no", None, 2 and NaN are not flags
+        raise ValueError(f"symmetric={symmetric!r}: expected True or False")
     if symmetric:
         if m % 2:
             raise ValueError(f"m={m}: symmetric initialization needs an even width")

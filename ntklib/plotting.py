@@ -10,10 +10,13 @@ from numpy.typing import ArrayLike
 from . import _validate as v
 from .stats import SlopeFit
 
-__all__ = ["PALETTE", "set_theme", "rate_plot"]
+__all__ = ["PALETTE", "REFERENCE", "set_theme", "rate_plot"]
 
 PALETTE = "colorblind"
 """The seaborn palette used throughout (Okabe–Ito-like, safe for colour-vision deficiencies)."""
+
+REFERENCE = "0.3"
+"""The one grey (a matplotlib grey level) for reference lines, bounds and annotations in every figure."""
 
 
 def set_theme() -> None:
@@ -60,6 +63,12 @@ def rate_plot(
     -------
     matplotlib.axes.Axes
     """
+    if not hasattr(ax, "loglog"):
+        raise ValueError(f"ax={ax!r}: expected a matplotlib Axes")
+    if not isinstance(label, str) or not label:
+        raise ValueError(f"label={label!r}: expected a non-empty string")
+    if fit is not None and not isinstance(fit, SlopeFit):
+        raise ValueError(f"fit={fit!r}: expected a SlopeFit from fit_loglog, or None")
     xv = v.vector("x", x)
     yv = v.vector("y", y, length=xv.shape[0])
     if np.any(xv <= 0) or np.any(yv <= 0):

@@ -1,12 +1,21 @@
-"""Sphinx hooks for a book whose chapters call ntklib.
+"""Sphinx hooks for a book whose chapters call ntklib: re-execution on library changes, and the
+verification dashboard.
 
-Jupyter Book re-executes a notebook only when Sphinx re-reads it, and Sphinx re-reads only
-documents whose source changed.  A change to ntklib changes what the chapters compute without
-touching their sources, so this extension fingerprints ntklib's source files and, when the
-fingerprint differs from the one stored in the build environment, marks every document
-outdated: with ``execute_notebooks: force`` every chapter then runs again against the new code.
-Files listed in the configuration value ``ntklib_extra_dependencies`` (paths relative to the
-book's root) count as part of the fingerprint.
+*Re-execution.*  Jupyter Book re-executes a notebook only when Sphinx re-reads it, and Sphinx
+re-reads only documents whose source changed.  A change to ntklib changes what the chapters
+compute without touching their sources, so this extension fingerprints ntklib's source files
+and, when the fingerprint differs from the one stored in the build environment, marks every
+document outdated: with ``execute_notebooks: force`` every chapter then runs again against the
+new code.  Files listed in the configuration value ``ntklib_extra_dependencies`` (paths relative
+to the book's root) count as part of the fingerprint.
+
+*Dashboard.*  Before a document is parsed (and so executed), ``NTKLIB_RECORD_FILE`` is pointed
+at a file of its own, so every check its cells make is recorded there
+(``ntklib.checks``).  The records are kept in the build environment per document, written to
+``_static/verifications.json`` in the HTML output, and rendered by the directive
+``verification-dashboard`` as one table of every verified statement, after all documents have
+been read.  The table is therefore produced by the build from what the chapters computed and
+changes whenever their numbers change.
 
 Enable with ``sphinx: extra_extensions: [ntklib.sphinxext]`` in ``_config.yml``.
 """
@@ -14,12 +23,30 @@ Enable with ``sphinx: extra_extensions: [ntklib.sphinxext]`` in ``_config.yml``.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["source_fingerprint", "setup"]
+from docutils import nodes
+from docutils.parsers.rst import Directive
+
+from .checks import RECORD_FILE_ENV
+from .registry import REGISTRY
+from .seeding import base_seed
+
+__all__ = ["dashboard_rows", "file_digest", "load_build_records", "source_fingerprint", "setup"]
 
 _ATTR = "ntklib_fingerprint"
+_RECORDS = "ntklib_records"
+_DASHBOARDS = "ntklib_dashboards"
+STATIC_NAME = "verifications.json"
+COLUMNS = ("Chapter", "Statement", "What is checked", "Worst value", "Limit", "Ratio", "Result", "Seed", "Rejects")
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def source_fingerprint(root: Path | None = None) -> str:
@@ -51,8 +78,224 @@ def _outdated(app: Any, env: Any, added: set[str], changed: set[str], removed: s
     return sorted(set(env.found_docs) - added - changed - removed)
 
 
+# --- recording ------------------------------------------------------------------------------
+
+def _record_file(app: Any, docname: str) -> Path:
+    return Path(app.doctreedir) / "ntklib-records" / (docname + ".jsonl")
+
+
+def _source_read(app: Any, docname: str, source: list[str]) -> None:
+    path = _record_file(app, docname)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    os.environ[RECORD_FILE_ENV] = str(path)       # inherited by the kernel that executes the document
+
+
+def _doctree_read(app: Any, doctree: nodes.document) -> None:
+    env = app.env
+    os.environ.pop(RECORD_FILE_ENV, None)
+    path = _record_file(app, env.docname)
+    store = _store(env)
+    store.pop(env.docname, None)
+    if path.exists():
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        store[env.docname] = {"source": file_digest(env.doc2path(env.docname)), "seed": base_seed(),
+                              "records": records}
+
+
+def _store(env: Any) -> dict[str, Any]:
+    if not hasattr(env, _RECORDS):
+        setattr(env, _RECORDS, {})
+    return getattr(env, _RECORDS)
+
+
+def _purge(app: Any, env: Any, docname: str) -> None:
+    _store(env).pop(docname, None)
+    getattr(env, _DASHBOARDS, set()).discard(docname)
+
+
+def _merge(app: Any, env: Any, docnames: set[str], other: Any) -> None:
+    for doc in docnames:
+        if doc in _store(other):
+            _store(env)[doc] = _store(other)[doc]
+        if doc in getattr(other, _DASHBOARDS, set()):
+            getattr(env, _DASHBOARDS, set()).add(doc)
+
+
+def _updated(app: Any, env: Any) -> list[str]:
+    # the dashboard depends on every chapter: rewrite it on every build
+    return sorted(getattr(env, _DASHBOARDS, set()))
+
+
+# --- the table --------------------------------------------------------------------------------
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.3g}"
+    return str(x)
+
+
+def _mutation_text(label: str, kind: str) -> str:
+    amount = REGISTRY[label].mutations.get(kind) if label in REGISTRY else None
+    if amount is None:
+        return "unregistered"
+    return {
+        "bound": f"bound × {amount:g}",
+        "identity": f"reference + {amount:g}·max(|ref|, 1)",
+        "agreement": f"exact × {1 + amount:g}",
+        "probability": f"bound × {amount:g}",
+        "rate": f"exponent − {amount:g}",
+        "test": f"law stretched × {amount:g}",
+    }.get(kind, "?")
+
+
+def dashboard_rows(chapters: dict[str, list[dict[str, Any]]], order: list[str] | None = None) -> list[tuple[str, ...]]:
+    """One row of text cells per recorded check (see :data:`COLUMNS`), chapters in ``order``.
+
+    The first two cells are the chapter's document name and the statement's label; the builder
+    turns them into links.
+    """
+    docs = [d for d in (order or []) if d in chapters] + sorted(set(chapters) - set(order or []))
+    rows = []
+    for doc in docs:
+        for r in chapters[doc]:
+            rows.append((doc, r["label"], f"{r['kind']}: {r['statistic']}", _fmt(r["measured"]), _fmt(r["limit"]),
+                         _fmt(r["worst_ratio"]), "pass" if r["passed"] else "FAIL", str(r["seed"]),
+                         _mutation_text(r["label"], r["kind"])))
+    return rows
+
+
+def load_build_records(html_dir: Path) -> dict[str, Any] | None:
+    """The records a book build wrote to ``_static/verifications.json``, or ``None``."""
+    path = Path(html_dir) / "_static" / STATIC_NAME
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+class dashboard_placeholder(nodes.General, nodes.Element):
+    """Replaced by the table once every document has been read."""
+
+
+class DashboardDirective(Directive):
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        env = self.state.document.settings.env
+        if not hasattr(env, _DASHBOARDS):
+            setattr(env, _DASHBOARDS, set())
+        getattr(env, _DASHBOARDS).add(env.docname)
+        return [dashboard_placeholder()]
+
+
+def _statement(app: Any, fromdoc: str, doc: str, label: str) -> nodes.Node:
+    env = app.env
+    title, anchor = label, label
+    numbers = env.toc_fignumbers.get(doc, {})
+    std = env.domaindata["std"]["labels"].get(label)
+    if ("equation-" + label) in numbers.get("displaymath", {}):
+        anchor = "equation-" + label
+        title = "Equation (" + ".".join(map(str, numbers["displaymath"][anchor])) + ")"
+    elif label in getattr(env, "proof_list", {}) or any(label in v for v in numbers.values()):
+        kind = next((k for k, v in numbers.items() if label in v), None)
+        if kind:
+            title = f"{kind.capitalize()} " + ".".join(map(str, numbers[kind][label]))
+    elif std:
+        anchor, title = std[1], std[2] or label
+    uri = app.builder.get_relative_uri(fromdoc, doc) + "#" + anchor
+    para = nodes.paragraph()
+    para += nodes.reference("", title, refuri=uri, internal=True)
+    para += nodes.Text(" ")
+    para += nodes.literal(label, label)
+    return para
+
+
+def _doc_title(app: Any, fromdoc: str, doc: str) -> nodes.Node:
+    """The chapter's number if it has one (its title otherwise), linked to it."""
+    number = app.env.toc_secnumbers.get(doc, {}).get("")
+    title = app.env.titles.get(doc)
+    text = ".".join(map(str, number)) if number else (title.astext() if title else doc)
+    para = nodes.paragraph()
+    para += nodes.reference("", text, refuri=app.builder.get_relative_uri(fromdoc, doc), internal=True,
+                            reftitle=title.astext() if title else doc)
+    return para
+
+
+def _table(app: Any, fromdoc: str) -> list[nodes.Node]:
+    store = _store(app.env)
+    order = _toc_order(app.env)
+    chapters = {doc: entry["records"] for doc, entry in store.items()}
+    rows = dashboard_rows(chapters, order)
+    failed = sum(row[6] == "FAIL" for row in rows)
+    seeds = sorted({row[7] for row in rows})
+    summary = nodes.paragraph(text=(
+        f"{len(rows)} checks in {len(chapters)} documents; {len(rows) - failed} passed, {failed} failed; "
+        f"seed {', '.join(seeds)}."))
+    table = nodes.table(classes=["ntklib-dashboard"])
+    group = nodes.tgroup(cols=len(COLUMNS))
+    table += group
+    for _ in COLUMNS:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    head += _row([nodes.paragraph(text=c) for c in COLUMNS])
+    body = nodes.tbody()
+    group += body
+    for row in rows:
+        cells = [_doc_title(app, fromdoc, row[0]), _statement(app, fromdoc, row[0], row[1])]
+        cells += [nodes.paragraph(text=c) for c in row[2:]]
+        body += _row(cells)
+    return [summary, table]
+
+
+def _row(cells: list[nodes.Node]) -> nodes.row:
+    row = nodes.row()
+    for c in cells:
+        entry = nodes.entry()
+        entry += c
+        row += entry
+    return row
+
+
+def _toc_order(env: Any) -> list[str]:
+    """Documents in the order of the table of contents, starting from the root."""
+    order: list[str] = []
+
+    def walk(doc: str) -> None:
+        if doc in order:
+            return
+        order.append(doc)
+        for child in env.toctree_includes.get(doc, []):
+            walk(child)
+
+    walk(env.config.root_doc)
+    return order
+
+
+def _doctree_resolved(app: Any, doctree: nodes.document, docname: str) -> None:
+    for node in list(doctree.findall(dashboard_placeholder)):
+        node.replace_self(_table(app, docname))
+
+
+def _build_finished(app: Any, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    payload = {"ntklib": source_fingerprint(), "chapters": _store(app.env)}
+    out = Path(app.outdir) / "_static" / STATIC_NAME
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def setup(app: Any) -> dict[str, Any]:
     # data files that chapters read (e.g. benchmark results): a change re-executes the chapters
     app.add_config_value("ntklib_extra_dependencies", [], "env")
     app.connect("env-get-outdated", _outdated)
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    app.connect("source-read", _source_read)
+    app.connect("doctree-read", _doctree_read)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("env-get-updated", _updated)
+    app.connect("doctree-resolved", _doctree_resolved)
+    app.connect("build-finished", _build_finished)
+    app.add_node(dashboard_placeholder)
+    app.add_directive("verification-dashboard", DashboardDirective)
+    # not parallel-read safe: the record file is passed to the executing kernel through the environment
+    return {"version": "2", "parallel_read_safe": False, "parallel_write_safe": True, "env_version": 2}

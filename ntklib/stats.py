@@ -112,7 +112,7 @@ def fit_loglog(
         Known standard deviations of :math:`\log y_i` (> 0).
     """
     xv = v.vector("x", x, min_length=3)
-    yv = v.vector("y", y, length=xv.shape[0])
+    yv = v.vector("y", y, length=xv.shape[0], of="x")
     c = v.probability("confidence", confidence)
     if np.any(xv <= 0) or np.any(yv <= 0):
         raise ValueError("x, y: expected strictly positive values for a log-log fit")
@@ -120,7 +120,7 @@ def fit_loglog(
     if log_sd is None:
         w = np.ones_like(lx)
     else:
-        sd = v.vector("log_sd", log_sd, length=xv.shape[0])
+        sd = v.vector("log_sd", log_sd, length=xv.shape[0], of="x")
         if np.any(sd <= 0):
             raise ValueError("log_sd: expected strictly positive standard deviations")
         w = sd**-2.0

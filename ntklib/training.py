@@ -33,8 +33,10 @@ METHODS = ("gd", "sgd", "noisy")
 
 
 def _data(net: TwoLayerNet, X: ArrayLike, y: ArrayLike) -> tuple[Array, Array]:
+    if not isinstance(net, TwoLayerNet):
+        raise ValueError(f"net={v._describe(net)}: expected a TwoLayerNet (from ntklib.init_network)")
     X = v.matrix("X", X)
-    y = v.vector("y", y, length=X.shape[0])
+    y = v.vector("y", y, length=X.shape[0], of="X")
     return X, y
 
 

@@ -120,7 +120,8 @@ def taylor_sup(c: ArrayLike, B: float) -> tuple[float, int]:
     if c.size == 0:
         return 0.0, 0
     ks = np.arange(1, c.size + 1)
-    values = B * np.sqrt(ks) - np.cumsum(c)
+    with np.errstate(over="ignore"):        # B sqrt(k) beyond 1.8e308 (B near the float maximum): inf
+        values = B * np.sqrt(ks) - np.cumsum(c)
     i = int(np.argmax(values))
     return (float(values[i]), i + 1) if values[i] > 0 else (0.0, 0)
 
@@ -150,7 +151,9 @@ class Adversary:
     def weights(self, W0: ArrayLike, x: ArrayLike) -> tuple[Array, Array | None]:
         r"""The perturbed weights :math:`W_0 + t\,x^\top` (and :math:`W_0 + t_{\rm ref}\,x^\top`) for a unit :math:`x`."""
         W0 = v.matrix("W0", W0)
-        x = v.vector("x", x, length=W0.shape[1])
+        if W0.shape[0] != self.t.size:           # would broadcast into a numpy error naming nothing
+            raise ValueError(f"W0 has {W0.shape[0]} rows: expected m={self.t.size} (one per unit of t)")
+        x = v.vector("x", x, length=W0.shape[1], of="W0")
         W = W0 + np.outer(self.t, x)
         return W, (None if self.t_ref is None else W0 + np.outer(self.t_ref, x))
 
@@ -166,7 +169,7 @@ def _sign_classes(z: Array, a: Array) -> list[tuple[NDArray[np.int64], Array]]:
 
 def _inputs(z: ArrayLike, a: ArrayLike, B: float) -> tuple[Array, Array, float]:
     z = v.vector("z", z)
-    a = v.vector("a", a, length=z.shape[0])
+    a = v.vector("a", a, length=z.shape[0], of="z")
     if not np.all(np.abs(a) == 1.0):
         raise ValueError("a: expected entries in {-1, +1}")
     return z, a, v.real("B", B, low=0.0)
@@ -209,7 +212,8 @@ def _linearization_value(c: Array, B: float) -> tuple[float, int, int]:
     k_A = int(np.searchsorted(np.cumsum(c**2), B * B, side="right"))   # flips W can afford
     rest = c[k_A:]
     ks = np.arange(0, rest.size + 1)
-    values = B * np.sqrt(k_A + ks) - np.concatenate([[0.0], np.cumsum(rest)])
+    with np.errstate(over="ignore"):        # as in taylor_sup: inf only for B near the float maximum
+        values = B * np.sqrt(k_A + ks) - np.concatenate([[0.0], np.cumsum(rest)])
     j = int(np.argmax(values))
     return float(values[j] + np.sum(c[:k_A])), k_A, k_A + j
 
@@ -260,7 +264,9 @@ def sampled_worst_cases(m: int, B: float, draws: int, rng: np.random.Generator) 
     draws = v.integer("draws", draws)
     g = v.generator(rng)
     out = np.zeros((2, draws))
-    guess = int(np.ceil(1.3 * (3.0 * (_RHO * m / 2.0) ** 2 * B * B) ** (1.0 / 3.0))) + 64   # about k_A
+    with np.errstate(over="ignore"):         # B beyond ~1e150: the estimate is inf, capped at m
+        estimate = 1.3 * (3.0 * (_RHO * m / 2.0) ** 2 * B * B) ** (1.0 / 3.0)
+    guess = int(np.ceil(min(estimate, float(m)))) + 64   # about k_A (never more than m are drawn)
     for r in range(draws):
         m_plus = int(g.binomial(m, 0.5))
         for n in (m_plus, m - m_plus):
@@ -279,8 +285,30 @@ def sampled_worst_cases(m: int, B: float, draws: int, rng: np.random.Generator) 
     return out[0] / np.sqrt(m), out[1] / np.sqrt(m)
 
 
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(12)
+_GL_U = (_GL_X + 1.0) / 2.0                      # nodes on [0, 1]
+_GL_WEIGHTS = _GL_W / 2.0 * (1.0 - _GL_U)        # weights of the kernel (1 - u) on [0, 1]
+
+
 def _remainder(act: Activation, s: Array, t: Array) -> Array:
-    return act.sigma(s + t) - act.sigma(s) - act.d1(s) * t
+    r""":math:`\sigma(s + t) - \sigma(s) - \sigma'(s)\,t`, elementwise.
+
+    The difference cancels: its terms are of order :math:`|t|` while the remainder is of order
+    :math:`t^2`, so it carries a relative error of order :math:`\text{eps}/t^2` (pure rounding noise,
+    of the first-order size :math:`\sigma'(s)|t|`, once :math:`t^2 < \text{eps}`; it would exceed
+    Lemma 5's bound for :math:`B \lesssim 10^{-7}`).  For a smooth activation and :math:`|t| \le 1`
+    the integral form :math:`t^2\int_0^1 (1 - u)\,\sigma''(s + ut)\,du` is used instead, by 12-point
+    Gauss–Legendre quadrature: :math:`\sigma''` is analytic in the strip :math:`|\mathrm{Im}| < \pi/2`
+    (tanh; wider for the others), so the rule's error is below :math:`10^{-16}` relative to
+    :math:`t^2 \max|\sigma''|`.  The ReLU (no :math:`\sigma''`) and :math:`|t| > 1` use the difference.
+    """
+    direct = act.sigma(s + t) - act.sigma(s) - act.d1(s) * t
+    if act.smoothness is None:
+        return direct
+    small = np.abs(t) <= 1.0
+    ts = np.where(small, t, 0.0)
+    integral = ts**2 * (act.d2(s[..., None] + ts[..., None] * _GL_U) @ _GL_WEIGHTS)
+    return np.where(small, integral, direct)
 
 
 def smooth_adversary(
@@ -305,6 +333,8 @@ def smooth_adversary(
     """
     z, a, B = _inputs(z, a, B)
     act = get_activation(activation)
+    if act.smoothness is None:
+        raise ValueError(f"activation={act.name!r}: expected a smooth activation (Lemma 5 needs sup|sigma''| < inf)")
     max_units = v.integer("max_units", max_units)
     m = z.size
     best = (0.0, np.zeros(0, dtype=np.int64), np.zeros(0))
@@ -317,7 +347,8 @@ def smooth_adversary(
             plus = s * a[u] * _remainder(act, z[u], np.full(k, step))
             minus = s * a[u] * _remainder(act, z[u], np.full(k, -step))
             signs = np.where(plus >= minus, 1.0, -1.0)
-            return float(np.sum(np.maximum(plus, minus))), signs * step
+            with np.errstate(over="ignore"):    # inf only for B near the float maximum
+                return float(np.sum(np.maximum(plus, minus))), signs * step
 
         ks = sorted({min(order.size, 2**i) for i in range(int(np.log2(order.size)) + 2)})
         vals = [value(k)[0] for k in ks]

@@ -4,8 +4,10 @@ Usage (``make seeds N=20`` does this):
 
     python tests/seed_sweep.py --seeds 20 [--jobs 2] [--output seed_sweep.json]
 
-Every check in the chapters records itself (``NTKLIB_RECORD_FILE``), including the ones that
-fail, so one run per seed gives, for every verification label, how often it passed.  The script
+Every check in the chapters records itself (the plugin's ``--ntklib-records`` directory), including
+the ones that fail, so one run per seed gives, for every verification label, how often it passed.
+Each chapter's registry audit also runs under every seed: a mutation that some seed fails to reject
+makes that seed's pytest run fail.  The script
 prints the table and exits with status 1 if any verification failed for any seed.  It is not part
 of the test suite (20 seeds take about half an hour on two cores).
 """
@@ -27,11 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_seed(seed: int, workdir: Path) -> tuple[int, list[dict], int]:
     """Run the chapters through nbval with NTKLIB_SEED=seed; return the records and pytest's exit code."""
-    record = workdir / f"records-{seed}.jsonl"
-    env = {**os.environ, "NTKLIB_SEED": str(seed), "NTKLIB_RECORD_FILE": str(record)}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "chapters", "-q", "-p", "no:cacheprovider"],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
-    records = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+    folder = workdir / f"records-{seed}"
+    env = {**os.environ, "NTKLIB_SEED": str(seed)}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "chapters", "-q", "-p", "no:cacheprovider",
+                           "--ntklib-records", str(folder)], cwd=ROOT, env=env, capture_output=True, text=True)
+    records = [json.loads(line) for path in sorted(folder.glob("*.jsonl")) for line in path.read_text().splitlines()]
+    if proc.returncode != 0:
+        failed = [line for line in proc.stdout.splitlines() if line.startswith("FAILED")]
+        print(f"seed {seed}: pytest failures:\n  " + "\n  ".join(failed), flush=True)
     return seed, records, proc.returncode
 
 

@@ -85,30 +85,32 @@ def test_check_agreement_true_and_false() -> None:
 
 # --- probabilistic statements ---------------------------------------------------------------------
 
-def _tail_failures(t: float, trials: int = 2000, n: int = 50) -> int:
-    """Failures of the statement |mean of n N(0,1)| <= t over independent trials."""
-    g = ntklib.rng(f"tail-{t}")
-    means = g.standard_normal((trials, n)).mean(axis=1)
-    return int(np.sum(np.abs(means) > t))
+def _abs_means(trials: int = 2000, n: int = 50) -> np.ndarray:
+    """|mean of n N(0,1)| in independent trials, shape (1, trials)."""
+    g = ntklib.rng("tail")
+    return np.abs(g.standard_normal((trials, n)).mean(axis=1))[None]
 
 
 def test_check_failure_rate_true_and_false() -> None:
     delta, n = 0.05, 50
     t_loose = stats.norm.isf(delta / 20) / np.sqrt(n)       # true failure rate delta/10
-    report = ntklib.check_failure_rate("tail", np.array([_tail_failures(t_loose)]), 2000, delta, statistic="|mean| > t")
-    assert report.passed
+    report = ntklib.check_failure_rate("tail", _abs_means(), np.array([t_loose]), delta, statistic="|mean| > t")
+    assert report.passed and report.columns[-6:] == ("failures", "trials", "max value/bound", "upper", "delta", "ratio")
+    assert report.limit == delta and report.measured < delta
     t_false = stats.norm.isf(delta) / np.sqrt(n)             # true failure rate 2 delta: false claim
     with pytest.raises(AssertionError, match="tail FAILED"):
-        ntklib.check_failure_rate("tail", np.array([_tail_failures(t_false)]), 2000, delta, statistic="|mean| > t")
+        ntklib.check_failure_rate("tail", _abs_means(), np.array([t_false]), delta, statistic="|mean| > t")
 
 
 def test_check_failure_rate_validation() -> None:
-    with pytest.raises(ValueError, match="failures"):
-        ntklib.check_failure_rate("x", np.array([0.5]), 10, 0.1, statistic="s")
+    with pytest.raises(ValueError, match="empirical"):
+        ntklib.check_failure_rate("x", np.array([0.5]), np.array([1.0]), 0.1, statistic="s")
     with pytest.raises(ValueError, match="delta=1.5"):
-        ntklib.check_failure_rate("x", np.array([0]), 10, 1.5, statistic="s")
-    with pytest.raises(ValueError, match="failures=11"):
-        ntklib.check_failure_rate("x", np.array([11]), 10, 0.5, statistic="s")
+        ntklib.check_failure_rate("x", np.zeros((1, 5)), np.array([1.0]), 1.5, statistic="s")
+    with pytest.raises(ValueError, match="bound"):
+        ntklib.check_failure_rate("x", np.zeros((2, 5)), np.array([1.0]), 0.5, statistic="s")
+    with pytest.raises(ValueError, match="bound"):
+        ntklib.check_failure_rate("x", np.zeros((1, 5)), np.array([0.0]), 0.5, statistic="s")
 
 
 # --- rates -------------------------------------------------------------------------------------
@@ -146,13 +148,20 @@ def test_check_slope_true_and_false() -> None:
 def test_check_test_true_and_false() -> None:
     g = ntklib.rng("ks")
     samples = g.standard_normal((3, 5000))
-    true_p = np.array([stats.kstest(row, "norm").pvalue for row in samples])
-    assert ntklib.check_test("ks", true_p, level=1e-6, statistic="KS vs N(0,1)").passed
-    false_p = np.array([stats.kstest(1.2 * row, "norm").pvalue for row in samples])   # variance too small
-    with pytest.raises(AssertionError, match="ks FAILED"):
-        ntklib.check_test("ks", false_p, level=1e-6, statistic="KS vs N(0,1)")
-    with pytest.raises(ValueError, match="pvalues"):
-        ntklib.check_test("ks", np.array([1.5]), level=0.01, statistic="s")
+    report = ntklib.check_test("ks", samples, stats.norm.cdf, level=1e-6, statistic="KS vs N(0,1)")
+    assert report.passed and report.measured == min(stats.kstest(row, "norm").pvalue for row in samples)
+    with pytest.raises(AssertionError, match="ks FAILED"):                          # variance too small
+        ntklib.check_test("ks", 1.2 * samples, stats.norm.cdf, level=1e-6, statistic="KS vs N(0,1)")
+    other = g.standard_normal((3, 4000))
+    assert ntklib.check_test("ks2", samples, other, level=1e-6, statistic="two-sample KS").passed
+    with pytest.raises(AssertionError, match="ks2 FAILED"):
+        ntklib.check_test("ks2", samples, 1.5 * other, level=1e-6, statistic="two-sample KS")
+    with pytest.raises(ValueError, match="samples"):
+        ntklib.check_test("ks", [], stats.norm.cdf, level=0.01, statistic="s")
+    with pytest.raises(ValueError, match="reference"):
+        ntklib.check_test("ks", samples, other[:2], level=0.01, statistic="s")
+    with pytest.raises(ValueError, match=r"samples\[0\]"):
+        ntklib.check_test("ks", [np.array([np.nan, 1.0])], stats.norm.cdf, level=0.01, statistic="s")
 
 
 # --- records --------------------------------------------------------------------------------------
@@ -168,3 +177,73 @@ def test_records_and_record_file(tmp_path, monkeypatch) -> None:
     assert [(r["label"], r["passed"], r["seed"]) for r in lines] == [("a", True, 7), ("b", False, 7)]
     assert lines[0]["columns"] == ["m", "empirical", "bound", "ratio"] and lines[0]["rows"] == [[10, 1.0, 2.0, 0.5]]
     assert [r.label for r in ntklib.RECORDS] == ["a", "b"]
+
+
+# --- identities ------------------------------------------------------------------------------------
+
+def test_check_identity_true_and_false() -> None:
+    g = ntklib.rng("identity")
+    A = g.standard_normal((30, 20))
+    x = g.standard_normal(20)
+    u = np.finfo(float).eps / 2
+    tol = 2 * 20 * u * (np.abs(A) @ np.abs(x))               # rounding of two summation orders
+    report = ntklib.check_identity("ax", A @ x, np.array([sum(A[i, j] * x[j] for j in range(20)) for i in range(30)]),
+                                   tol, statistic="A x two ways")
+    assert report.passed and report.kind == "identity" and report.measured <= report.limit
+    with pytest.raises(AssertionError, match="ax FAILED"):                              # a wrong identity
+        ntklib.check_identity("ax", A @ x, A @ (x * (1 + 1e-9)), tol, statistic="A x vs A (1 + 1e-9) x")
+    with pytest.raises(ValueError, match="tol"):
+        ntklib.check_identity("ax", A @ x, A @ x, -tol, statistic="s")
+    assert ntklib.check_identity("count", np.array([3.0]), np.array([3.0]), np.array([0.5]), statistic="c").passed
+
+
+# --- mutations ------------------------------------------------------------------------------------
+
+def test_every_kind_rejects_its_mutation_and_records_nothing() -> None:
+    g = ntklib.rng("mutations")
+    reports = [
+        ntklib.check("b", np.array([0.5]), np.array([1.0]), statistic="s"),
+        ntklib.check_identity("i", np.array([2.0]), np.array([2.0]), np.array([1e-12]), statistic="s"),
+        ntklib.check_agreement("a", np.array([1.0]), np.array([0.01]), np.array([1.0]), statistic="s"),
+        ntklib.check_failure_rate("p", g.uniform(size=(1, 500)), np.array([2.0]), 0.05, statistic="s"),
+        ntklib.check_slope("r", _sd_of_mean_fit(), -0.5, mode="equal", statistic="s"),
+        ntklib.check_test("t", g.standard_normal((1, 2000)), stats.norm.cdf, level=1e-6, statistic="s"),
+    ]
+    amounts = {"bound": 0.1, "identity": 1e-6, "agreement": 0.1, "probability": 0.1, "rate": 0.2, "test": 1.5}
+    before = len(ntklib.RECORDS)
+    for r in reports:
+        assert r.passed
+        assert not ntklib.checks.mutate(r, amounts[r.kind]).passed, r.kind
+    assert len(ntklib.RECORDS) == before
+    # a mutation too small to make the statement false is accepted: mutate does not force failure
+    assert ntklib.checks.mutate(reports[0], 0.9).passed
+    assert ntklib.checks.mutate(reports[2], 1e-9).passed
+    with pytest.raises(ValueError, match="amount"):
+        ntklib.checks.mutate(reports[0], 1.5)
+    with pytest.raises(ValueError, match="report"):
+        ntklib.checks.mutate("not a report", 0.5)
+
+
+def test_registry_verify_chapter_finds_every_problem(monkeypatch) -> None:
+    from ntklib import registry
+
+    monkeypatch.setattr(registry, "REGISTRY", {
+        "good": registry.Verification("good", "ch", {"bound": 0.5}),
+        "loose": registry.Verification("loose", "ch", {"bound": 0.9}),
+        "missing": registry.Verification("missing", "ch", {"rate": 0.5}),
+    })
+    good = ntklib.check("good", np.array([0.9]), np.array([1.0]), statistic="s")
+    with pytest.raises(AssertionError, match=r"missing \[rate\]: registered but not checked"):
+        registry.verify_chapter("ch", [good])
+    loose = ntklib.check("loose", np.array([0.5]), np.array([1.0]), statistic="s")     # 0.5 <= 0.9: survives
+    unregistered = ntklib.check("new-lemma", np.array([0.5]), np.array([1.0]), statistic="s")
+    with pytest.raises(AssertionError, match=r"new-lemma \[bound\]: not registered"):
+        registry.verify_chapter("ch", [good, loose, unregistered])
+    with pytest.raises(AssertionError, match="registered to ch, checked in other"):
+        registry.verify_chapter("other", [good])
+    monkeypatch.delitem(registry.REGISTRY, "missing")
+    with pytest.raises(AssertionError, match=r"false statements accepted: loose \[bound\]"):
+        registry.verify_chapter("ch", [good, loose])
+    monkeypatch.delitem(registry.REGISTRY, "loose")
+    results = registry.verify_chapter("ch", [good])
+    assert results[0].rejected and results[0].mutated_ratio == pytest.approx(1.8)

@@ -1,7 +1,13 @@
-"""The chapter harness fails the suite when a verification cell fails, and passes otherwise."""
+"""The chapter harness fails the suite when a verification cell fails or a check is unregistered.
+
+A throw-away chapter is run through the plugin in a separate pytest process.  It is named like
+the appendix (``chapters/a1-computing-fast``), whose registry entry is one identity check
+labelled ``ch-fast``, so that the registry audit appended to every chapter applies to it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,25 +34,67 @@ kernelspec:
 ```{{code-cell}} ipython3
 import numpy as np
 import ntklib
-ntklib.check("lem-demo", np.array([{empirical}]), np.array([1.0]), statistic="demo")
+from myst_nb import glue
+report = ntklib.check_identity("{label}", np.array([{computed}]), np.array([1.0]), np.array([1e-12]), statistic="demo")
+glue("demo_value", float(report.measured), display=False)
 ```
 """
 
 
-def _run(tmp_path: Path, empirical: float) -> subprocess.CompletedProcess[str]:
+def _run(tmp_path: Path, label: str, computed: float, *extra: str) -> subprocess.CompletedProcess[str]:
     chapters = tmp_path / "chapters"
-    chapters.mkdir()
-    (chapters / "demo.md").write_text(NOTEBOOK.format(empirical=empirical))
+    chapters.mkdir(exist_ok=True)
+    (chapters / "a1-computing-fast.md").write_text(NOTEBOOK.format(label=label, computed=computed))
     (chapters / "plain.md").write_text("# Not a notebook\n")          # no kernelspec: not collected
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "pytest", "-p", "tests.nbval_myst", "--nbval-lax", "--nbval-current-env",
-           "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), str(chapters), "-q"]
+           "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), str(chapters), "-q", "-rs",
+           "--ntklib-records", str(tmp_path / "records"), "--ntklib-build", str(tmp_path / "_build"), *extra]
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize(("empirical", "code"), [(0.5, 0), (2.0, 1)])
-def test_verification_cell_decides_the_outcome(tmp_path: Path, empirical: float, code: int) -> None:
-    result = _run(tmp_path, empirical)
+@pytest.mark.parametrize(
+    ("label", "computed", "code", "expected"),
+    [
+        ("ch-fast", 1.5, 1, "ch-fast FAILED"),                             # the verification fails
+        ("lem-new", 1.0, 1, "lem-new [identity]: not registered"),         # passes, but has no registered mutation
+    ],
+)
+def test_harness_decides_the_outcome(tmp_path: Path, label: str, computed: float, code: int, expected: str) -> None:
+    result = _run(tmp_path, label, computed)
     assert result.returncode == code, result.stdout + result.stderr
-    assert "1 passed" in result.stdout if code == 0 else "lem-demo FAILED" in result.stdout
+    assert expected in result.stdout, result.stdout
+    assert (tmp_path / "records" / "a1-computing-fast.jsonl").exists()
+
+
+def _fake_build(tmp_path: Path, records: list, glued: dict) -> None:
+    """What `make book` leaves for the chapter: its records and glued numbers."""
+    from ntklib import sphinxext
+
+    html = tmp_path / "_build" / "html" / "_static"
+    html.mkdir(parents=True, exist_ok=True)
+    entry = {"source": sphinxext.file_digest(tmp_path / "chapters" / "a1-computing-fast.md"), "seed": 2024,
+             "records": records}
+    (html / "verifications.json").write_text(json.dumps(
+        {"ntklib": sphinxext.source_fingerprint(), "chapters": {"chapters/a1-computing-fast": entry}}))
+    glue = tmp_path / "_build" / "jupyter_execute" / "chapters"
+    glue.mkdir(parents=True, exist_ok=True)
+    (glue / "a1-computing-fast.glue.json").write_text(json.dumps(
+        {k: {"data": {"text/plain": v}} for k, v in glued.items()}))
+
+
+def test_determinism_compares_with_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NTKLIB_SEED", raising=False)
+    first = _run(tmp_path, "ch-fast", 1.0)            # cell and audit pass; no build to compare with
+    assert first.returncode == 0 and "2 passed, 1 skipped" in first.stdout, first.stdout
+    records = [json.loads(x) for x in (tmp_path / "records" / "a1-computing-fast.jsonl").read_text().splitlines()]
+    _fake_build(tmp_path, records, {"demo_value": "0.0"})
+    same = _run(tmp_path, "ch-fast", 1.0)
+    assert same.returncode == 0 and "3 passed" in same.stdout, same.stdout      # the determinism item ran
+    _fake_build(tmp_path, records, {"demo_value": "1e-300"})
+    glued = _run(tmp_path, "ch-fast", 1.0)
+    assert glued.returncode == 1 and "glued numbers differ from the build: demo_value" in glued.stdout
+    _fake_build(tmp_path, [dict(records[0], measured=1e-300)], {"demo_value": "0.0"})
+    recorded = _run(tmp_path, "ch-fast", 1.0)
+    assert recorded.returncode == 1 and "check records differ" in recorded.stdout

@@ -1,9 +1,13 @@
-"""The build re-reads every chapter when ntklib's source changes."""
+"""The build re-reads every chapter when ntklib's source changes, and tabulates what the chapters checked."""
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
+import numpy as np
+
+import ntklib
 from ntklib import sphinxext
 
 
@@ -27,3 +31,42 @@ def test_fingerprint_depends_on_content(tmp_path) -> None:
     (tmp_path / "a.py").write_text("x = 2\n")
     assert sphinxext.source_fingerprint(tmp_path) != first
     assert sphinxext.source_fingerprint() != first          # the real package has its own
+
+
+def _record(label: str, kind: str, passed: bool = True) -> dict:
+    return {"label": label, "kind": kind, "statistic": "s", "measured": 0.5, "limit": 1.0, "worst_ratio": 0.5,
+            "passed": passed, "seed": 2024}
+
+
+def test_records_follow_the_document_being_read(tmp_path, monkeypatch) -> None:
+    """source-read points NTKLIB_RECORD_FILE at the document's file; doctree-read stores what was recorded."""
+    monkeypatch.delenv("NTKLIB_RECORD_FILE", raising=False)
+    src = tmp_path / "ch1.md"
+    src.write_text("# ch1\n")
+    env = SimpleNamespace(docname="ch1", doc2path=lambda doc: tmp_path / f"{doc}.md")
+    app = SimpleNamespace(doctreedir=str(tmp_path / ".doctrees"), env=env)
+    sphinxext._source_read(app, "ch1", [""])
+    path = sphinxext._record_file(app, "ch1")
+    assert os.environ["NTKLIB_RECORD_FILE"] == str(path)
+    ntklib.check("lem-smooth", np.array([0.5]), np.array([1.0]), statistic="s")     # what a cell would do
+    sphinxext._doctree_read(app, None)
+    assert "NTKLIB_RECORD_FILE" not in os.environ
+    stored = sphinxext._store(env)["ch1"]
+    assert [r["label"] for r in stored["records"]] == ["lem-smooth"]
+    assert stored["source"] == sphinxext.file_digest(src) and stored["seed"] == ntklib.base_seed()
+    sphinxext._source_read(app, "ch1", [""])                 # a re-read starts from an empty file
+    sphinxext._doctree_read(app, None)
+    assert "ch1" not in sphinxext._store(env)
+
+
+def test_dashboard_rows_follow_the_records_and_the_registry() -> None:
+    chapters = {"chapters/02-taylor": [_record("lem-smooth", "bound")],
+                "chapters/01-setup": [_record("sec-lazy", "rate", passed=False)]}
+    rows = sphinxext.dashboard_rows(chapters, ["chapters/01-setup", "chapters/02-taylor"])
+    assert [r[:3] for r in rows] == [("chapters/01-setup", "sec-lazy", "rate: s"), ("chapters/02-taylor", "lem-smooth", "bound: s")]
+    assert rows[0][6] == "FAIL" and rows[1][6] == "pass"
+    assert rows[1][-1] == "bound × 0.9" and rows[0][-1] == "exponent − 0.5"
+    assert len(rows[0]) == len(sphinxext.COLUMNS)
+    changed = {k: [dict(r, measured=0.6) for r in v] for k, v in chapters.items()}
+    assert sphinxext.dashboard_rows(changed) != sphinxext.dashboard_rows(chapters)   # numbers change the table
+    assert sphinxext.dashboard_rows({"x": [_record("unknown", "bound")]})[0][-1] == "unregistered"

@@ -1,0 +1,191 @@
+r"""The book's verifications, and the false statement each must reject.
+
+Every check a chapter makes carries the label of the statement it verifies.  :data:`REGISTRY`
+lists every such label with the chapter that verifies it and, for each kind of check made under
+that label, the *mutation amount*: the size of a deliberately false variant of the statement
+that the same data must reject (:data:`ntklib.checks.MUTATIONS` says what the amount means for
+each kind: a bound scaled down, a reference shifted, a rate made faster, a law stretched).
+
+:func:`verify_chapter` re-evaluates every check a chapter made against its mutation and fails if
+a false statement passes, if a label is missing from the registry, or if a registered label was
+not checked.  The test suite runs it after every chapter (``tests/nbval_myst.py``), so a new
+verification cannot enter the book without a registered mutation that it demonstrably rejects.
+The amounts were chosen so that each mutation is rejected under every seed of the seed sweep
+(``make seeds``); the dashboard shows them next to the checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from .checks import MUTATIONS, RECORDS, CheckReport, mutate
+
+__all__ = ["MutationResult", "REGISTRY", "Verification", "mutation_results", "verify_chapter"]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """One verified statement of the book.
+
+    Attributes
+    ----------
+    label : str
+        The statement's label (a sphinx-proof, equation or section label in ``chapter``).
+    chapter : str
+        The document that verifies it, e.g. ``"chapters/02-taylor"``.
+    mutations : mapping of str to float
+        For each kind of check made under ``label``, the mutation amount.
+    """
+
+    label: str
+    chapter: str
+    mutations: Mapping[str, float]
+
+
+def _entries(chapter: str, **labels: Mapping[str, float]) -> list[Verification]:
+    return [Verification(label.replace("_", "-"), chapter, dict(m)) for label, m in labels.items()]
+
+
+REGISTRY: dict[str, Verification] = {
+    v.label: v
+    for v in [
+        *_entries(
+            "chapters/01-setup",
+            prop_linear_collapse={"identity": 1e-6},
+            sec_three_errors={"bound": 0.5, "identity": 1e-6},
+            eq_gd_linear_rate={"bound": 1e-3},
+            prop_init_variance={"agreement": 0.1, "rate": 0.5, "test": 1.5},
+            sec_training={"agreement": 0.1},
+            sec_lazy={"rate": 0.5},
+            ex_tanh_second_moment={"agreement": 0.5},
+        ),
+        *_entries(
+            "chapters/02-taylor",
+            sec_taylor_model={"rate": 0.5, "identity": 1e-6},
+            rem_relu_taylor={"identity": 1e-6},
+            lem_smooth={"bound": 0.9},
+            prop_relu_worst={"identity": 1e-6, "bound": 0.01, "test": 1.5},
+            lem_relu={"probability": 0.1},
+            ex_order_statistics={"agreement": 0.1},
+        ),
+        *_entries(
+            "chapters/03-kernel",
+            rem_gram_identity={"identity": 1e-6},
+            prop_relu_kernel={"agreement": 0.1},
+            eq_km_variance={"agreement": 0.5, "rate": 0.5},
+            sec_kernel_convergence={"rate": 0.5},
+            eq_limit_kernel={"agreement": 0.1},
+            thm_universal={"identity": 1.0, "bound": 1e-6, "rate": 3.0},
+            eq_min_norm={"identity": 1e-6},
+            eq_relu_fourier={"identity": 1e-6},
+            sec_spectrum={"bound": 1e-4},
+            ex_kernel_diagonal={"agreement": 0.1},
+        ),
+        *_entries(
+            "chapters/04-optimization",
+            rem_symmetric_init={"identity": 1e-6},
+            rem_pseudoinverse={"identity": 1e-6},
+            ass_jacobian={"bound": 0.2},
+            thm_lazy={"bound": 0.1},
+            sec_lazy_measured={"rate": 0.5},
+            sec_gd={"bound": 0.9},
+            ex_tangent_flow={"identity": 1e-6},
+        ),
+        *_entries("chapters/a1-computing-fast", ch_fast={"identity": 1e-6}),
+    ]
+}
+"""Label → :class:`Verification`, for every statement the book verifies."""
+
+
+@dataclass(frozen=True)
+class MutationResult:
+    """One check re-evaluated against its mutation.
+
+    Attributes
+    ----------
+    label, kind : str
+        The check.
+    amount : float
+        The mutation amount from :data:`REGISTRY`.
+    worst_ratio : float
+        The check's worst ratio on the true statement.
+    mutated_ratio : float
+        Its worst ratio on the false statement (> 1 when the mutation is rejected).
+    rejected : bool
+        Whether the false statement failed, as it must.
+    """
+
+    label: str
+    kind: str
+    amount: float
+    worst_ratio: float
+    mutated_ratio: float
+    rejected: bool
+
+
+def mutation_results(records: Sequence[CheckReport]) -> list[MutationResult]:
+    """Re-evaluate every report against the mutation registered for its label and kind.
+
+    Raises
+    ------
+    ValueError
+        If a report's label or kind has no registered mutation.
+    """
+    out = []
+    for r in records:
+        entry = REGISTRY.get(r.label)
+        if entry is None or r.kind not in entry.mutations:
+            raise ValueError(
+                f"label {r.label!r} ({r.kind} check) has no mutation in ntklib.registry.REGISTRY: register "
+                f"the amount of a false statement it must reject ({MUTATIONS.get(r.kind, 'unknown kind')})"
+            )
+        amount = entry.mutations[r.kind]
+        m = mutate(r, amount)
+        out.append(MutationResult(r.label, r.kind, amount, r.worst_ratio, m.worst_ratio, not m.passed))
+    return out
+
+
+def verify_chapter(chapter: str, records: Sequence[CheckReport] | None = None) -> list[MutationResult]:
+    """Check that a chapter's verifications are registered, complete, and reject their mutations.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter's document name, e.g. ``"chapters/02-taylor"``.
+    records : sequence of CheckReport, optional
+        The chapter's reports (default: every report made in this process, :data:`ntklib.checks.RECORDS`).
+
+    Returns
+    -------
+    list of MutationResult
+        One per report, in order.
+
+    Raises
+    ------
+    AssertionError
+        Listing every problem: a label registered to another chapter or not at all, a kind of check
+        without a mutation, a registered label or kind the chapter did not check, a mutation that
+        was not rejected.
+    """
+    records = list(RECORDS if records is None else records)
+    problems = []
+    for r in records:
+        entry = REGISTRY.get(r.label)
+        if entry is None or r.kind not in entry.mutations:
+            problems.append(f"{r.label} [{r.kind}]: not registered (add it to ntklib.registry.REGISTRY)")
+        elif entry.chapter != chapter:
+            problems.append(f"{r.label}: registered to {entry.chapter}, checked in {chapter}")
+    seen = {(r.label, r.kind) for r in records}
+    for entry in REGISTRY.values():
+        if entry.chapter == chapter:
+            problems += [f"{entry.label} [{kind}]: registered but not checked"
+                         for kind in entry.mutations if (entry.label, kind) not in seen]
+    if problems:
+        raise AssertionError(f"{chapter}: " + "; ".join(problems))
+    results = mutation_results(records)
+    survivors = [f"{x.label} [{x.kind}] with amount {x.amount:g} (mutated worst ratio {x.mutated_ratio:.4g})"
+                 for x in results if not x.rejected]
+    if survivors:
+        raise AssertionError(f"{chapter}: false statements accepted: " + "; ".join(survivors))
+    return results
