@@ -36,7 +36,7 @@ DRAW_BLOCK = 1 << 14
 depend on memory settings)."""
 
 MAX_QUAD_NODES = 4096
-"""Largest number of Gauss–Hermite nodes per dimension :func:`~ntklib.ntk_limit` uses (one pair then
+r"""Largest number of Gauss–Hermite nodes per dimension :func:`~ntklib.ntk_limit` uses (one pair then
 needs :math:`q^2 \approx 1.7 \times 10^7` evaluations and about 130 MB); inputs that would need more
 are refused with a ValueError."""
 
