@@ -44,6 +44,7 @@ class Verification:
 
 
 def _entries(chapter: str, **labels: Mapping[str, float]) -> list[Verification]:
+    """One chapter's entries; keyword names are the labels with ``-`` written as ``_``."""
     return [Verification(label.replace("_", "-"), chapter, dict(m)) for label, m in labels.items()]
 
 

@@ -41,7 +41,8 @@ _ATTR = "ntklib_fingerprint"
 _RECORDS = "ntklib_records"
 _DASHBOARDS = "ntklib_dashboards"
 STATIC_NAME = "verifications.json"
-COLUMNS = ("Chapter", "Statement", "What is checked", "Worst value", "Limit", "Ratio", "Result", "Seed", "Rejects")
+COLUMNS = ("Chapter", "Statement", "What is checked", "Worst value", "Holds when", "Ratio", "Result", "Seed",
+           "Rejects")
 
 
 def file_digest(path: Path) -> str:
@@ -114,14 +115,6 @@ def _purge(app: Any, env: Any, docname: str) -> None:
     getattr(env, _DASHBOARDS, set()).discard(docname)
 
 
-def _merge(app: Any, env: Any, docnames: set[str], other: Any) -> None:
-    for doc in docnames:
-        if doc in _store(other):
-            _store(env)[doc] = _store(other)[doc]
-        if doc in getattr(other, _DASHBOARDS, set()):
-            getattr(env, _DASHBOARDS, set()).add(doc)
-
-
 def _updated(app: Any, env: Any) -> list[str]:
     # the dashboard depends on every chapter: rewrite it on every build
     return sorted(getattr(env, _DASHBOARDS, set()))
@@ -159,10 +152,27 @@ def dashboard_rows(chapters: dict[str, list[dict[str, Any]]], order: list[str] |
     rows = []
     for doc in docs:
         for r in chapters[doc]:
-            rows.append((doc, r["label"], f"{r['kind']}: {r['statistic']}", _fmt(r["measured"]), _fmt(r["limit"]),
+            rows.append((doc, r["label"], f"{r['kind']}: {r['statistic']}", *_measured_and_condition(r),
                          _fmt(r["worst_ratio"]), "pass" if r["passed"] else "FAIL", str(r["seed"]),
                          _mutation_text(r["label"], r["kind"])))
     return rows
+
+
+def _measured_and_condition(r: dict[str, Any]) -> tuple[str, str]:
+    """The worst value found and the condition it must meet, in words, for each kind of check."""
+    m, lim, kind = _fmt(r["measured"]), _fmt(r["limit"]), r["kind"]
+    if kind == "rate":
+        slope, lo, hi, p, mode = r["rows"][0][:5]
+        measured = f"slope {_fmt(slope)}, interval [{_fmt(lo)}, {_fmt(hi)}]"
+        return measured, {"equal": f"interval contains {_fmt(p)}", "at_most": f"lower end ≤ {_fmt(p)}",
+                          "below": f"upper end < {_fmt(p)}"}[mode]
+    return {
+        "bound": (m, f"≤ {lim}"),
+        "identity": (f"|diff| {m}", f"≤ tol {lim}"),
+        "agreement": (f"|error| {m}", f"≤ z·se {lim}"),
+        "probability": (f"failure rate ≤ {m} (upper bound)", f"< δ = {lim}"),
+        "test": (f"smallest p-value {m}", f"≥ level {lim}"),
+    }.get(kind, (m, lim))
 
 
 def load_build_records(html_dir: Path) -> dict[str, Any] | None:
@@ -243,7 +253,9 @@ def _table(app: Any, fromdoc: str) -> list[nodes.Node]:
         cells = [_doc_title(app, fromdoc, row[0]), _statement(app, fromdoc, row[0], row[1])]
         cells += [nodes.paragraph(text=c) for c in row[2:]]
         body += _row(cells)
-    return [summary, table]
+    wide = nodes.container(classes=["full-width"])      # sphinx-book-theme: into the right margin
+    wide += table
+    return [summary, wide]
 
 
 def _row(cells: list[nodes.Node]) -> nodes.row:
@@ -291,7 +303,6 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("source-read", _source_read)
     app.connect("doctree-read", _doctree_read)
     app.connect("env-purge-doc", _purge)
-    app.connect("env-merge-info", _merge)
     app.connect("env-get-updated", _updated)
     app.connect("doctree-resolved", _doctree_resolved)
     app.connect("build-finished", _build_finished)

@@ -34,8 +34,9 @@ def test_fingerprint_depends_on_content(tmp_path) -> None:
 
 
 def _record(label: str, kind: str, passed: bool = True) -> dict:
+    rows = [[-0.5, -0.6, -0.4, -0.5, "equal", 1.0]] if kind == "rate" else [[0.5, 1.0, 0.5]]
     return {"label": label, "kind": kind, "statistic": "s", "measured": 0.5, "limit": 1.0, "worst_ratio": 0.5,
-            "passed": passed, "seed": 2024}
+            "passed": passed, "seed": 2024, "rows": rows}
 
 
 def test_records_follow_the_document_being_read(tmp_path, monkeypatch) -> None:
@@ -65,6 +66,8 @@ def test_dashboard_rows_follow_the_records_and_the_registry() -> None:
     rows = sphinxext.dashboard_rows(chapters, ["chapters/01-setup", "chapters/02-taylor"])
     assert [r[:3] for r in rows] == [("chapters/01-setup", "sec-lazy", "rate: s"), ("chapters/02-taylor", "lem-smooth", "bound: s")]
     assert rows[0][6] == "FAIL" and rows[1][6] == "pass"
+    assert rows[0][3:5] == ("slope -0.5, interval [-0.6, -0.4]", "interval contains -0.5")
+    assert rows[1][3:5] == ("0.5", "≤ 1")
     assert rows[1][-1] == "bound × 0.9" and rows[0][-1] == "exponent − 0.5"
     assert len(rows[0]) == len(sphinxext.COLUMNS)
     changed = {k: [dict(r, measured=0.6) for r in v] for k, v in chapters.items()}
