@@ -253,9 +253,7 @@ def _table(app: Any, fromdoc: str) -> list[nodes.Node]:
         cells = [_doc_title(app, fromdoc, row[0]), _statement(app, fromdoc, row[0], row[1])]
         cells += [nodes.paragraph(text=c) for c in row[2:]]
         body += _row(cells)
-    wide = nodes.container(classes=["full-width"])      # sphinx-book-theme: into the right margin
-    wide += table
-    return [summary, wide]
+    return [summary, table]
 
 
 def _row(cells: list[nodes.Node]) -> nodes.row:
