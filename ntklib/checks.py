@@ -185,6 +185,15 @@ def _text(name: str, value: object) -> str:
     return value
 
 
+def _arrays(**named: ArrayLike) -> list[np.ndarray]:
+    """Validate equally shaped, non-empty, finite arrays (no broadcasting), in the order given."""
+    arrays = [v.array(name, value) for name, value in named.items()]
+    v.same_shape(tuple(named), *arrays)
+    if arrays[0].size == 0:
+        raise ValueError(f"{next(iter(named))}: expected at least one value")
+    return arrays
+
+
 def _settings(settings: Mapping[str, ArrayLike] | None, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     if settings is not None and not isinstance(settings, Mapping):
         raise ValueError(f"settings={settings!r}: expected a mapping of column name to values")
@@ -265,11 +274,7 @@ def check(
     """
     label = _text("label", label)
     statistic = _text("statistic", statistic)
-    emp = v.array("empirical", empirical)
-    bnd = v.array("bound", bound)
-    v.same_shape(("empirical", "bound"), emp, bnd)
-    if emp.size == 0:
-        raise ValueError("empirical: expected at least one measured value")
+    emp, bnd = _arrays(empirical=empirical, bound=bound)
     tol = v.real("atol", atol, low=0.0)
     cols = _settings(settings, emp.shape)
     return _finish(_bound(label, emp.reshape(-1), bnd.reshape(-1), statistic, cols, tol))
@@ -320,12 +325,7 @@ def check_identity(
     """
     label = _text("label", label)
     statistic = _text("statistic", statistic)
-    c = v.array("computed", computed)
-    r = v.array("reference", reference)
-    t = v.array("tol", tol)
-    v.same_shape(("computed", "reference", "tol"), c, r, t)
-    if c.size == 0:
-        raise ValueError("computed: expected at least one value")
+    c, r, t = _arrays(computed=computed, reference=reference, tol=tol)
     if np.any(t < 0):
         raise ValueError(f"tol: expected allowances >= 0, got minimum {t.min()!r}")
     cols = _settings(settings, c.shape)
@@ -381,12 +381,7 @@ def check_agreement(
     """
     label = _text("label", label)
     statistic = _text("statistic", statistic)
-    est = v.array("estimate", estimate)
-    se = v.array("stderr", stderr)
-    ex = v.array("exact", exact)
-    v.same_shape(("estimate", "stderr", "exact"), est, se, ex)
-    if est.size == 0:
-        raise ValueError("estimate: expected at least one value")
+    est, se, ex = _arrays(estimate=estimate, stderr=stderr, exact=exact)
     if np.any(se <= 0):
         raise ValueError("stderr: expected strictly positive standard errors")
     eps = v.probability("false_failure", false_failure)

@@ -36,6 +36,7 @@ import pytest
 
 from ntklib import sphinxext
 from ntklib.checks import RECORD_FILE_ENV
+from ntklib.seeding import base_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -144,8 +145,8 @@ class Determinism(pytest.Item):
         entry = built["chapters"][doc]
         if entry["source"] != sphinxext.file_digest(Path(nb.fspath)) or built["ntklib"] != sphinxext.source_fingerprint():
             pytest.skip("the book build is older than the sources (run `make book` first)")
-        if entry["seed"] != _seed():
-            pytest.skip(f"the book was built with seed {entry['seed']}, this run uses {_seed()}")
+        if entry["seed"] != base_seed():
+            pytest.skip(f"the book was built with seed {entry['seed']}, this run uses {base_seed()}")
         glue_file = build / "jupyter_execute" / (doc + ".glue.json")
         built_glue = {k: v["data"]["text/plain"] for k, v in json.loads(glue_file.read_text()).items()
                       if "text/plain" in v.get("data", {})} if glue_file.exists() else {}
@@ -159,12 +160,6 @@ class Determinism(pytest.Item):
 
     def reportinfo(self):
         return self.path, 0, f"{self.parent.name}::determinism"
-
-
-def _seed() -> int:
-    from ntklib.seeding import base_seed
-
-    return base_seed()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
