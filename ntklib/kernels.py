@@ -29,11 +29,24 @@ from .network import _chunks
 
 Array = NDArray[np.float64]
 
-__all__ = ["ntk_gram", "ntk_gram_at_init", "ntk_limit", "relu_ntk_unit", "relu_nngp", "DRAW_BLOCK", "MAX_QUAD_NODES"]
+__all__ = [
+    "ntk_gram", "ntk_gram_at_init", "ntk_limit", "relu_ntk_unit", "relu_nngp",
+    "DRAW_BLOCK", "GRAM_CHUNK_ELEMENTS", "FORM_BLOCK", "MAX_QUAD_NODES",
+]
 
 DRAW_BLOCK = 1 << 14
 """Rows of :math:`W_0` drawn at a time by :func:`~ntklib.ntk_gram_at_init` (fixed, so results do not
 depend on memory settings)."""
+
+GRAM_CHUNK_ELEMENTS = 1 << 24
+r"""Largest number of entries of the derivative matrix :math:`S` that :func:`~ntklib.ntk_gram` holds at
+once (64 MiB in float32 for the ReLU, 128 MiB in float64 otherwise); wider networks are taken in
+chunks of units.  At :math:`n = 1000` inputs and width :math:`10^4` the whole :math:`S` fits, so the
+dominant step is one symmetric product."""
+
+FORM_BLOCK = 1 << 16
+r"""Entries of the pre-activations :math:`WX^\top` formed at a time (512 KiB, cache-sized) while
+:math:`S` is filled."""
 
 MAX_QUAD_NODES = 4096
 r"""Largest number of Gauss–Hermite nodes per dimension :func:`~ntklib.ntk_limit` uses (one pair then
@@ -47,26 +60,42 @@ def _pair(X: ArrayLike, Xp: ArrayLike | None) -> tuple[Array, Array]:
     return X, Xp
 
 
-def _derivatives(act: Activation, Z: Array) -> NDArray[np.floating]:
-    """:math:`\\sigma'(Z)`; for the ReLU as exact 0/1 values in float32 (see :func:`_accumulate`)."""
-    if act.name == "relu":
-        return np.greater(Z, 0).astype(np.float32)
-    return act.d1(Z)
+def _derivatives(act: Activation, X: Array, W: Array) -> NDArray[np.floating]:
+    """:math:`\\sigma'(WX^\\top)`, shape (k, n), formed :data:`FORM_BLOCK` entries at a time.
 
-
-def _accumulate(X: Array, Xp: Array, W: Array, act: Activation, same: bool) -> Array:
-    """:math:`\\sum_j \\sigma'(w_j^\\top x_i)\\sigma'(w_j^\\top x'_k)` over the rows of ``W``, chunked.
-
-    For the ReLU the derivatives are 0 or 1, so each chunk's product :math:`S_cS_c'^\\top` counts
-    co-active units: integers below :math:`2^{24}` (a chunk has at most ``CHUNK_ELEMENTS`` = :math:`2^{21}`
-    units), which float32 arithmetic represents and sums exactly.  The chunk products therefore run
-    in single precision, about twice as fast, with no rounding at all; the counts are accumulated
-    in float64.
+    For the ReLU the values are exact 0/1 in float32 (see :func:`_accumulate`); the pre-activations
+    are computed in float64 either way, so the signs are those of the float64 products.
     """
-    acc = np.zeros((X.shape[0], Xp.shape[0]))
-    for s in _chunks(W.shape[0], max(X.shape[0], Xp.shape[0])):
-        S = _derivatives(act, X @ W[s].T)
-        acc += S @ (S if same else _derivatives(act, Xp @ W[s].T)).T
+    relu = act.name == "relu"
+    S = np.empty((W.shape[0], X.shape[0]), np.float32 if relu else np.float64)
+    step = max(1, FORM_BLOCK // X.shape[0])
+    Z = np.empty((min(step, W.shape[0]), X.shape[0]))
+    for start in range(0, W.shape[0], step):
+        rows = slice(start, min(start + step, W.shape[0]))
+        z = np.matmul(W[rows], X.T, out=Z[: rows.stop - start])
+        if relu:
+            np.greater(z, 0, out=S[rows])
+        else:
+            S[rows] = act.d1(z)
+    return S
+
+
+def _accumulate(X: Array, Xp: Array, W: Array, act: Activation, same: bool) -> NDArray[np.floating]:
+    """:math:`\\sum_j \\sigma'(w_j^\\top x_i)\\sigma'(w_j^\\top x'_k)` over the rows of ``W``, shape (n, n').
+
+    The units are taken in chunks whose slice :math:`S_c` of the derivative matrix has at most
+    :data:`GRAM_CHUNK_ELEMENTS` entries; each chunk adds :math:`S_c^\\top S_c'` (one symmetric
+    rank-:math:`c` update when ``same``).  For the ReLU the derivatives are 0 or 1, so
+    :math:`S_c^\\top S_c'` counts co-active units: integers of at most :math:`2^{24}` (a chunk has at most
+    :math:`2^{24}` units), which float32 arithmetic represents and sums exactly in any order.  The
+    chunk products therefore run in single precision, about twice as fast, with no rounding at
+    all; from the second chunk on they are accumulated in float64.
+    """
+    acc = None
+    for s in _chunks(W.shape[0], max(X.shape[0], Xp.shape[0]), GRAM_CHUNK_ELEMENTS):
+        S = _derivatives(act, X, W[s])
+        part = S.T @ (S if same else _derivatives(act, Xp, W[s]))
+        acc = part if acc is None else np.add(acc, part, dtype=np.float64)
     return acc
 
 

@@ -53,8 +53,10 @@ def output_scale(scale: str | float, m: int) -> float:
     return v.real("scale", scale, low=0.0, low_open=True)
 
 
-def _chunks(m: int, n: int) -> Iterator[slice]:
-    step = max(1, CHUNK_ELEMENTS // max(n, 1))
+def _chunks(m: int, n: int, budget: int | None = None) -> Iterator[slice]:
+    """Slices of ``range(m)`` whose ``n x len`` blocks hold at most ``budget`` (default
+    :data:`CHUNK_ELEMENTS`) entries, and at least one unit."""
+    step = max(1, (CHUNK_ELEMENTS if budget is None else budget) // max(n, 1))
     for start in range(0, m, step):
         yield slice(start, min(start + step, m))
 

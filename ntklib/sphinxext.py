@@ -35,7 +35,7 @@ from .checks import RECORD_FILE_ENV
 from .registry import REGISTRY
 from .seeding import base_seed
 
-__all__ = ["dashboard_rows", "file_digest", "load_build_records", "source_fingerprint", "setup"]
+__all__ = ["dashboard_rows", "extra_digests", "file_digest", "load_build_records", "source_fingerprint", "setup"]
 
 _ATTR = "ntklib_fingerprint"
 _RECORDS = "ntklib_records"
@@ -62,12 +62,18 @@ def source_fingerprint(root: Path | None = None) -> str:
     return h.hexdigest()
 
 
+def extra_digests(app: Any) -> dict[str, str | None]:
+    """SHA-256 of each file in ``ntklib_extra_dependencies`` (``None`` if it is missing)."""
+    names = getattr(getattr(app, "config", None), "ntklib_extra_dependencies", None) or []
+    return {name: file_digest(Path(app.confdir) / name) if (Path(app.confdir) / name).exists() else None
+            for name in names}
+
+
 def _fingerprint(app: Any) -> str:
     """ntklib's fingerprint plus the contents of the files in ``ntklib_extra_dependencies``."""
     h = hashlib.sha256(source_fingerprint().encode())
-    for name in getattr(getattr(app, "config", None), "ntklib_extra_dependencies", None) or []:
-        path = Path(app.confdir) / name
-        h.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"<missing>"))
+    for name, digest in extra_digests(app).items():
+        h.update(f"{name}\0{digest or '<missing>'}".encode())
     return h.hexdigest()
 
 
@@ -288,7 +294,8 @@ def _doctree_resolved(app: Any, doctree: nodes.document, docname: str) -> None:
 def _build_finished(app: Any, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    payload = {"ntklib": source_fingerprint(), "chapters": _store(app.env)}
+    # the sources the chapters were executed against, so that a test run can tell a stale build
+    payload = {"ntklib": source_fingerprint(), "extra_dependencies": extra_digests(app), "chapters": _store(app.env)}
     out = Path(app.outdir) / "_static" / STATIC_NAME
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -143,7 +143,11 @@ class Determinism(pytest.Item):
         if built is None or doc not in built["chapters"]:
             pytest.skip("no book build to compare with (run `make book` first)")
         entry = built["chapters"][doc]
-        if entry["source"] != sphinxext.file_digest(Path(nb.fspath)) or built["ntklib"] != sphinxext.source_fingerprint():
+        root = self.config.rootpath
+        extras = {name: sphinxext.file_digest(root / name) if (root / name).exists() else None
+                  for name in built.get("extra_dependencies", {})}
+        if (entry["source"] != sphinxext.file_digest(Path(nb.fspath)) or built["ntklib"] != sphinxext.source_fingerprint()
+                or extras != built.get("extra_dependencies", {})):
             pytest.skip("the book build is older than the sources (run `make book` first)")
         if entry["seed"] != base_seed():
             pytest.skip(f"the book was built with seed {entry['seed']}, this run uses {base_seed()}")

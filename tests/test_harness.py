@@ -68,8 +68,8 @@ def test_harness_decides_the_outcome(tmp_path: Path, label: str, computed: float
     assert (tmp_path / "records" / "a1-computing-fast.jsonl").exists()
 
 
-def _fake_build(tmp_path: Path, records: list, glued: dict) -> None:
-    """What `make book` leaves for the chapter: its records and glued numbers."""
+def _fake_build(tmp_path: Path, records: list, glued: dict, extra: dict | None = None) -> None:
+    """What `make book` leaves for the chapter: its records, glued numbers and data-file digests."""
     from ntklib import sphinxext
 
     html = tmp_path / "_build" / "html" / "_static"
@@ -77,7 +77,8 @@ def _fake_build(tmp_path: Path, records: list, glued: dict) -> None:
     entry = {"source": sphinxext.file_digest(tmp_path / "chapters" / "a1-computing-fast.md"), "seed": 2024,
              "records": records}
     (html / "verifications.json").write_text(json.dumps(
-        {"ntklib": sphinxext.source_fingerprint(), "chapters": {"chapters/a1-computing-fast": entry}}))
+        {"ntklib": sphinxext.source_fingerprint(), "extra_dependencies": extra or {},
+         "chapters": {"chapters/a1-computing-fast": entry}}))
     glue = tmp_path / "_build" / "jupyter_execute" / "chapters"
     glue.mkdir(parents=True, exist_ok=True)
     (glue / "a1-computing-fast.glue.json").write_text(json.dumps(
@@ -98,3 +99,14 @@ def test_determinism_compares_with_the_build(tmp_path: Path, monkeypatch: pytest
     _fake_build(tmp_path, [dict(records[0], measured=1e-300)], {"demo_value": "0.0"})
     recorded = _run(tmp_path, "ch-fast", 1.0)
     assert recorded.returncode == 1 and "check records differ" in recorded.stdout
+    # a data file the chapter reads changed after the build: the build is stale, nothing compared
+    from ntklib import sphinxext
+
+    (tmp_path / "results.json").write_text("{}")
+    _fake_build(tmp_path, records, {"demo_value": "1e-300"}, extra={"results.json": "0" * 64})
+    stale = _run(tmp_path, "ch-fast", 1.0)
+    assert stale.returncode == 0 and "the book build is older than the sources" in stale.stdout, stale.stdout
+    _fake_build(tmp_path, records, {"demo_value": "1e-300"},
+                extra={"results.json": sphinxext.file_digest(tmp_path / "results.json")})
+    current = _run(tmp_path, "ch-fast", 1.0)
+    assert current.returncode == 1 and "glued numbers differ from the build: demo_value" in current.stdout

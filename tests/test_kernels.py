@@ -31,7 +31,7 @@ def test_gram_is_chunk_invariant_and_symmetric(rng, monkeypatch) -> None:
     W = rng.standard_normal((300, 4))
     K = ntklib.ntk_gram(X, W=W, activation="relu")
     np.testing.assert_array_equal(K, K.T)
-    monkeypatch.setattr(network, "CHUNK_ELEMENTS", 9 * 7)
+    monkeypatch.setattr(kernels, "GRAM_CHUNK_ELEMENTS", 9 * 7)
     np.testing.assert_allclose(ntklib.ntk_gram(X, W=W, activation="relu"), K, rtol=1e-13)
 
 

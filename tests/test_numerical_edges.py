@@ -376,10 +376,11 @@ def test_gram_tiny_widths_against_explicit_jacobian(name: str, m: int) -> None:
 def test_relu_float32_counts_equal_float64_exactly(monkeypatch) -> None:
     g = np.random.default_rng(5)
     X, Xp = g.standard_normal((5, 3)), g.standard_normal((3, 3))
-    assert kernels._derivatives(ntklib.get_activation("relu"), X).dtype == np.float32
+    assert kernels._derivatives(ntklib.get_activation("relu"), X, Xp).dtype == np.float32
     n = 5
-    for step in (4, 7):                                   # chunk of `step` units: CHUNK_ELEMENTS = n step
-        monkeypatch.setattr(network, "CHUNK_ELEMENTS", n * step)
+    for step in (4, 7):                                   # chunk of `step` units: GRAM_CHUNK_ELEMENTS = n step
+        monkeypatch.setattr(kernels, "GRAM_CHUNK_ELEMENTS", n * step)
+        monkeypatch.setattr(kernels, "FORM_BLOCK", 2 * n)   # pre-activations two units at a time
         for m in (1, 2, step - 1, step, step + 1, 2 * step - 1, 2 * step, 2 * step + 1):
             W = g.standard_normal((m, 3))
             for A, B in [(X, X), (X, Xp)]:
@@ -390,8 +391,8 @@ def test_relu_float32_counts_equal_float64_exactly(monkeypatch) -> None:
 
 
 def test_relu_counts_exact_at_the_real_chunk_size() -> None:
-    # n = 1: a chunk holds CHUNK_ELEMENTS = 2^21 units; float32 counts are exact below 2^24
-    m = network.CHUNK_ELEMENTS + 1
+    # n = 1: a chunk holds GRAM_CHUNK_ELEMENTS = 2^24 units; float32 represents every count up to 2^24
+    m = kernels.GRAM_CHUNK_ELEMENTS + 1
     x = np.array([[0.6, -0.8]])
     W = np.random.default_rng(9).standard_normal((m, 2))
     active = int(np.count_nonzero(W @ x[0] > 0))
@@ -405,7 +406,8 @@ def test_gram_at_chunk_and_draw_block_boundaries(monkeypatch, name: str) -> None
     for m in (7, 8, 9, 15, 16, 17):
         W = ntklib.rng(f"edges-w-{m}").standard_normal((m, 3))
         unpatched[m] = (W, ntklib.ntk_gram(X, W=W, activation=name))
-    monkeypatch.setattr(network, "CHUNK_ELEMENTS", 4 * 5)          # chunks of 5 units
+    monkeypatch.setattr(kernels, "GRAM_CHUNK_ELEMENTS", 4 * 5)     # chunks of 5 units
+    monkeypatch.setattr(kernels, "FORM_BLOCK", 4 * 3)              # pre-activations 3 units at a time
     monkeypatch.setattr(kernels, "DRAW_BLOCK", 8)                   # blocks of 8 rows
     for m, (W, K0) in unpatched.items():
         K_chunked = ntklib.ntk_gram(X, W=W, activation=name)
