@@ -10,7 +10,7 @@ from .activations import ACTIVATIONS, Activation, get_activation
 from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_identity, check_slope, check_test
 from .data import circle, lecture_domain, sphere, targets
 from .kernels import ntk_gram, ntk_gram_at_init, ntk_limit, relu_nngp, relu_ntk_unit
-from .network import TwoLayerNet, init_network, output_scale
+from .network import TwoLayerNet, init_network, output_scale, outputs_at_init
 from .plotting import PALETTE, REFERENCE, rate_plot, set_theme
 from .seeding import DEFAULT_SEED, base_seed, rng
 from .stats import SlopeFit, clopper_pearson_lower, clopper_pearson_upper, fit_loglog, mean_ci
@@ -44,6 +44,7 @@ __all__ = [
     "fit_loglog",
     "get_activation",
     "init_network",
+    "outputs_at_init",
     "lecture_domain",
     "mean_ci",
     "mse",

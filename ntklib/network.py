@@ -27,7 +27,7 @@ from .activations import Activation, get_activation
 
 Array = NDArray[np.float64]
 
-__all__ = ["TwoLayerNet", "init_network", "output_scale", "CHUNK_ELEMENTS"]
+__all__ = ["TwoLayerNet", "init_network", "outputs_at_init", "output_scale", "CHUNK_ELEMENTS"]
 
 CHUNK_ELEMENTS = 1 << 21
 """Largest number of float64 entries (16 MiB) in one width-chunk of an n x m intermediate."""
@@ -284,3 +284,54 @@ def init_network(
         W0 = rng.standard_normal((m, d))
         a = rng.choice([-1.0, 1.0], size=m)
     return TwoLayerNet(a, get_activation(activation), alpha), W0
+
+
+def outputs_at_init(
+    X: ArrayLike,
+    *,
+    m: int,
+    trials: int,
+    activation: str | Activation,
+    rng: np.random.Generator,
+    scale: str | float = "ntk",
+) -> Array:
+    r"""Outputs :math:`f(x_i; W_0)` of ``trials`` independent networks, drawn and evaluated in blocks.
+
+    Each network is drawn as by :func:`init_network` (:math:`W_0` with i.i.d. :math:`N(0, 1)`
+    entries, :math:`a_j` uniform on :math:`\{\pm 1\}`), but a block of networks at a time: the
+    weights of the whole block, then its signs.  A block holds at most :data:`CHUNK_ELEMENTS`
+    numbers per array, so memory stays bounded and the results do not depend on anything but the
+    generator.  One block of one network draws exactly what :func:`init_network` draws.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    m : int
+        Width.
+    trials : int
+        Number of independent networks.
+    activation : str or Activation
+    rng : numpy.random.Generator
+    scale : {"ntk", "mean-field"} or float
+        See :func:`output_scale`.
+
+    Returns
+    -------
+    ndarray, shape (trials, n)
+        Row :math:`t` is :math:`\frac{\alpha}{m}\sum_j a^{(t)}_j\sigma(w^{(t)\top}_j x_i)` for network :math:`t`.
+    """
+    X = v.matrix("X", X)
+    m = v.integer("m", m)
+    trials = v.integer("trials", trials)
+    act = get_activation(activation)
+    rng = v.generator(rng)
+    alpha = output_scale(scale, m)
+    n, d = X.shape
+    out = np.empty((trials, n))
+    step = max(1, CHUNK_ELEMENTS // (m * max(n, d)))
+    for start in range(0, trials, step):
+        t = min(step, trials - start)
+        W = rng.standard_normal((t, m, d))
+        a = rng.choice([-1.0, 1.0], size=(t, m))
+        out[start : start + t] = (alpha / m) * (a[:, None, :] @ act.sigma(W @ X.T))[:, 0, :]
+    return out

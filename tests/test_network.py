@@ -108,3 +108,27 @@ def test_shape_errors_name_the_argument(rng) -> None:
         ntklib.TwoLayerNet(np.array([1.0, 0.5]), ntklib.get_activation("relu"), 1.0)
     with pytest.raises(ValueError, match="rng="):
         ntklib.init_network(3, 2, np.random.RandomState(0))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("scale", ["ntk", "mean-field"])
+def test_outputs_at_init_one_network_per_block_is_init_network(monkeypatch, scale: str) -> None:
+    X = ntklib.sphere(3, 4, ntklib.rng("oai-x"))
+    monkeypatch.setattr(network, "CHUNK_ELEMENTS", 1)           # blocks of one network
+    out = ntklib.outputs_at_init(X, m=7, trials=5, activation="tanh", rng=ntklib.rng("oai"), scale=scale)
+    g = ntklib.rng("oai")
+    for t in range(5):
+        net, W0 = ntklib.init_network(7, 4, g, activation="tanh", scale=scale)
+        np.testing.assert_allclose(out[t], net.output(X, W0), rtol=1e-13, atol=1e-15)
+
+
+def test_outputs_at_init_blocks_draw_weights_then_signs() -> None:
+    X = ntklib.sphere(2, 3, ntklib.rng("oai-x"))
+    m, trials = 50, 300
+    step = network.CHUNK_ELEMENTS // (m * 3)                    # networks per block
+    out = ntklib.outputs_at_init(X, m=m, trials=trials, activation="relu", rng=ntklib.rng("oai"))
+    g, expected = ntklib.rng("oai"), []
+    for start in range(0, trials, step):
+        t = min(step, trials - start)
+        W, a = g.standard_normal((t, m, 3)), g.choice([-1.0, 1.0], size=(t, m))
+        expected += [np.sqrt(m) / m * a[i] @ np.maximum(W[i] @ X.T, 0) for i in range(t)]
+    np.testing.assert_allclose(out, np.array(expected), rtol=1e-13, atol=1e-15)

@@ -189,6 +189,13 @@ CASES: list[tuple[str, Callable[[Any], Any], st.SearchStrategy[Any]]] = [
     ("Xp", lambda v: ntklib.ntk_gram(X, v, W=W0, activation="relu"), bad_arrays((4, 3), free=(0,), none_ok=True)),
     ("W", lambda v: ntklib.ntk_gram(X, W=v, activation="relu"), bad_arrays((6, 3), free=(0,))),
     ("activation", lambda v: ntklib.ntk_gram(X, W=W0, activation=v), bad_names(ACTS)),
+    # outputs_at_init
+    ("X", lambda v: ntklib.outputs_at_init(v, m=5, trials=3, activation="tanh", rng=G), bad_arrays((4, 3), free=(0, 1))),
+    ("m", lambda v: ntklib.outputs_at_init(X, m=v, trials=3, activation="relu", rng=G), bad_ints()),
+    ("trials", lambda v: ntklib.outputs_at_init(X, m=5, trials=v, activation="relu", rng=G), bad_ints()),
+    ("activation", lambda v: ntklib.outputs_at_init(X, m=5, trials=3, activation=v, rng=G), bad_names(ACTS)),
+    ("rng", lambda v: ntklib.outputs_at_init(X, m=5, trials=3, activation="relu", rng=v), bad_rngs),
+    ("scale", lambda v: ntklib.outputs_at_init(X, m=5, trials=3, activation="relu", rng=G, scale=v), bad_scales),
     ("X", lambda v: ntklib.ntk_gram_at_init(v, m=5, activation="tanh", rng=G), bad_arrays((4, 3), free=(0, 1))),
     ("Xp", lambda v: ntklib.ntk_gram_at_init(X, v, m=5, activation="tanh", rng=G), bad_arrays((4, 3), free=(0,), none_ok=True)),
     ("m", lambda v: ntklib.ntk_gram_at_init(X, m=v, activation="relu", rng=G), bad_ints()),
@@ -339,18 +346,20 @@ CASES: list[tuple[str, Callable[[Any], Any], st.SearchStrategy[Any]]] = [
 GOOD: list[Any] = [
     np.ones(6), "tanh", 1.0, X, W0, ONES3, W0, X, W0, X, W0, W0, X, W0, Y, X, W0, W0,          # 0-17 network
     4, 3, G, "tanh", "ntk", True, 4, "mean-field", 4, "relu",                                   # 18-27
-    X, None, W0, "relu", X, None, 5, "relu", G, X, None, "erf", 20, np.array([[2.0, 0.0]]),     # 28-41 kernels
-    X, None, np.array([0.5, -1.0]),                                                             # 42-44
-    3, 3, G, 3, 2, G, np.zeros(5), X, "rough", 0.0, G, "x", 0,                                   # 45-57 data, seeding
-    0, 10, 0.5, 10, 1, 0.5, np.array([1.0, 2.0, 3.0, 5.0]), np.array([1.0, 2.0, 3.0, 4.0]),     # 58-65 stats
-    [1.0, 2.0, 4.0], 0.9, np.ones(4), np.arange(5.0), 0.9, np.ones(3),                          # 66-71
-    NET, X, Y, W0, NET, X, Y, W0, NET, X, Y, W0, 1, 0.1, "gd", 2, 0.1, G, G, 1,                 # 72-91 training
-    0.5, 1.0, 10, 1.0, np.ones(2) * 4, 1.0, 10, 0.1, 1.0, 10, 0.1,                              # 92-102 bounds
-    1.0, 1.0, 2.0, 1.0, np.ones(3), 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0,                          # 103-114
-    5, 1, G, np.array([0.1, 0.2]), 1.0, np.ones(6), NET.a, 1.0, np.ones(6), NET.a, 1.0,         # 115-125 worst cases
-    10, 1.0, 2, G, np.ones(6), NET.a, 1.0, "tanh", 8, W0, UNIT,                                 # 126-136
-    "v", ONES3, ONES3, "s", 0.0, ONES3, ONES3, ONES3, 1e-3, ONES3, ONES3,                       # 137-147 checks
-    np.zeros((3, 100)), ONES3, 0.1, FIT, 1.0, "at_most", 0.01,                                  # 148-154
+    X, None, W0, "relu",                                                                        # 28-31 kernels
+    X, 5, 3, "relu", G, "mean-field",                                                           # 32-37 outputs_at_init
+    X, None, 5, "relu", G, X, None, "erf", 20, np.array([[2.0, 0.0]]),                          # 38-47
+    X, None, np.array([0.5, -1.0]),                                                             # 48-50
+    3, 3, G, 3, 2, G, np.zeros(5), X, "rough", 0.0, G, "x", 0,                                   # 51-63 data, seeding
+    0, 10, 0.5, 10, 1, 0.5, np.array([1.0, 2.0, 3.0, 5.0]), np.array([1.0, 2.0, 3.0, 4.0]),     # 64-71 stats
+    [1.0, 2.0, 4.0], 0.9, np.ones(4), np.arange(5.0), 0.9, np.ones(3),                          # 72-77
+    NET, X, Y, W0, NET, X, Y, W0, NET, X, Y, W0, 1, 0.1, "gd", 2, 0.1, G, G, 1,                 # 78-97 training
+    0.5, 1.0, 10, 1.0, np.ones(2) * 4, 1.0, 10, 0.1, 1.0, 10, 0.1,                              # 98-108 bounds
+    1.0, 1.0, 2.0, 1.0, np.ones(3), 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0,                          # 109-120
+    5, 1, G, np.array([0.1, 0.2]), 1.0, np.ones(6), NET.a, 1.0, np.ones(6), NET.a, 1.0,         # 121-131 worst cases
+    10, 1.0, 2, G, np.ones(6), NET.a, 1.0, "tanh", 8, W0, UNIT,                                 # 132-142
+    "v", ONES3, ONES3, "s", 0.0, ONES3, ONES3, ONES3, 1e-3, ONES3, ONES3,                       # 143-153 checks
+    np.zeros((3, 100)), ONES3, 0.1, FIT, 1.0, "at_most", 0.01,                                  # 154-160
 ]
 """A valid value for each case's argument: the baseline call must accept it (else the case tests nothing)."""
 
