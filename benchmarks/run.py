@@ -153,42 +153,55 @@ def lemma7(quick: bool) -> dict[str, object]:
 
 
 def flows(quick: bool) -> dict[str, object]:
-    """Chapter 4's network flow: DOP853 on the scaled displacement against scipy's default solver."""
+    """Chapter 4's network flow: DOP853 on the scaled displacement against scipy's general solvers.
+
+    The problem is chapter 4's own (the same seed label, sizes and network, alpha = 100, to the
+    chapter's horizon).  Each method runs at the relative tolerance of a grid that reaches
+    ``accuracy`` (error at the end of the flow against DOP853 at 1e-13) with the fewest right-hand-side
+    evaluations; then those counts and the times (medians) are compared.
+    """
     from scipy.integrate import solve_ivp
 
-    g = ntklib.rng("bench-flows")
-    n, d, m, alpha = 10, 3, 200, 100.0
+    g = ntklib.rng("ch4-theorem-12")
+    n, d, m, alpha = 10, 10, 200, 100.0
     X = ntklib.sphere(n, d, g)
     y = ntklib.targets(X, "smooth")
     net, W0 = ntklib.init_network(m, d, g, activation="tanh", symmetric=True)
-    s_min = np.sqrt(np.linalg.eigvalsh(ntklib.ntk_gram(X, W=W0, activation="tanh"))[0])
-    T = 8 / s_min**2
+    gram = ntklib.ntk_gram(X, W=W0, activation="tanh")
+    eig = np.linalg.eigvalsh(gram)
+    T = 8 / eig[0]
 
     def rhs_scaled(tau, z):
         W = W0 + z.reshape(W0.shape) / alpha
         return -net.vjp(X, W, alpha * net.output(X, W) - y).ravel()
 
     def solve(method: str, rtol: float):
-        return solve_ivp(rhs_scaled, (0, T), np.zeros(W0.size), method=method, rtol=rtol, atol=1e-12,
-                         t_eval=[T]).y[:, -1]
+        return solve_ivp(rhs_scaled, (0, T), np.zeros(W0.size), method=method, rtol=rtol, atol=1e-12, t_eval=[T])
 
-    reference = solve("DOP853", 1e-12)
-    target_error = 1e-6
-
-    def error(z: np.ndarray) -> float:
-        return float(np.abs(z - reference).max())
-
-    # the loosest tolerance of each method that meets the target accuracy
-    chosen = {}
-    for method in ("DOP853", "RK45"):
-        for rtol in (1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10):
-            if error(solve(method, rtol)) <= target_error:
-                chosen[method] = rtol
-                break
-    times = {k: median_time(lambda k=k: solve(k, chosen[k]), repeats=1 if quick else 3) for k in chosen}
-    speedup = times["RK45"] / times["DOP853"]
-    return {"accuracy": target_error, "rtol": chosen, "seconds": times,
-            "targets": {"RK45/DOP853 >= 1": speedup}, "passed": speedup >= 1.0}
+    reference = solve("DOP853", 1e-13).y[:, -1]
+    accuracy = 1e-9
+    grid = [10.0**-k for k in range(3, 12)]
+    methods = ("DOP853", "RK45") if quick else ("DOP853", "RK45", "LSODA")
+    chosen, errors, nfev = {}, {}, {}
+    for method in methods:
+        # every tolerance of the grid; among those that reach the accuracy, the fewest evaluations
+        # (the cost need not fall as the tolerance loosens: LSODA may switch to implicit steps)
+        runs = [(rtol, solve(method, rtol)) for rtol in grid]
+        ok = [(int(sol.nfev), rtol, float(np.abs(sol.y[:, -1] - reference).max())) for rtol, sol in runs
+              if np.abs(sol.y[:, -1] - reference).max() <= accuracy]
+        nfev[method], chosen[method], errors[method] = min(ok)
+    times = {k: median_time(lambda k=k: solve(k, chosen[k]), repeats=3 if quick else 11) for k in chosen}
+    # The issue sets no target here.  The chapter's claim is that the high-order method reaches the
+    # accuracy with fewer right-hand-side evaluations than scipy's default (a count, not a timing);
+    # the times are reported beside it.
+    fewer = nfev["RK45"] / nfev["DOP853"]
+    return {"problem": {"n": n, "d": d, "m": m, "alpha": alpha, "horizon_tau": T,
+                        "kernel_condition_number": float(eig[-1] / eig[0])},
+            "accuracy": accuracy, "rtol": chosen, "error": errors, "rhs_evaluations": nfev, "seconds": times,
+            "targets": {"RK45/DOP853 evaluations >= 1": fewer},
+            "also": {f"{k}/DOP853 seconds": times[k] / times["DOP853"] for k in times if k != "DOP853"}
+            | {f"{k}/DOP853 evaluations": nfev[k] / nfev["DOP853"] for k in nfev if k not in ("DOP853", "RK45")},
+            "passed": fewer >= 1.0}
 
 
 def book(quick: bool) -> dict[str, object]:
@@ -235,8 +248,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke test, not the targets)")
     parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), help="run only these")
-    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results.json"))
+    parser.add_argument("--output", help="default: benchmarks/results.json, which the book reads "
+                        "(benchmarks/results-quick.json with --quick, so a smoke test never replaces it)")
     args = parser.parse_args()
+    if args.output is None:
+        args.output = str(ROOT / "benchmarks" / ("results-quick.json" if args.quick else "results.json"))
     names = args.only or list(BENCHMARKS)
     out = Path(args.output)
     # results accumulate: a partial run (--only) updates its entries and keeps the others
