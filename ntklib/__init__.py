@@ -16,7 +16,7 @@ from .seeding import DEFAULT_SEED, base_seed, rng
 from .stats import SlopeFit, clopper_pearson_lower, clopper_pearson_upper, fit_loglog, mean_ci
 from .training import TrainResult, mse, mse_gradient, train
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "ACTIVATIONS",
