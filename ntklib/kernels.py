@@ -87,9 +87,9 @@ def _accumulate(X: Array, Xp: Array, W: Array, act: Activation, same: bool) -> N
     :data:`GRAM_CHUNK_ELEMENTS` entries; each chunk adds :math:`S_c^\\top S_c'` (one symmetric
     rank-:math:`c` update when ``same``).  For the ReLU the derivatives are 0 or 1, so
     :math:`S_c^\\top S_c'` counts co-active units: integers of at most :math:`2^{24}` (a chunk has at most
-    :math:`2^{24}` units), which float32 arithmetic represents and sums exactly in any order.  The
-    chunk products therefore run in single precision, about twice as fast, with no rounding at
-    all; from the second chunk on they are accumulated in float64.
+    ``GRAM_CHUNK_ELEMENTS / n`` :math:`\\le 2^{24}` units), which float32 arithmetic represents and sums
+    exactly in any order.  The chunk products therefore run in single precision, about twice as
+    fast, with no rounding at all; from the second chunk on they are accumulated in float64.
     """
     acc = None
     for s in _chunks(W.shape[0], max(X.shape[0], Xp.shape[0]), GRAM_CHUNK_ELEMENTS):

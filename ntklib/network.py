@@ -299,9 +299,10 @@ def outputs_at_init(
 
     Each network is drawn as by :func:`init_network` (:math:`W_0` with i.i.d. :math:`N(0, 1)`
     entries, :math:`a_j` uniform on :math:`\{\pm 1\}`), but a block of networks at a time: the
-    weights of the whole block, then its signs.  A block holds at most :data:`~ntklib.network.CHUNK_ELEMENTS`
-    numbers per array, so memory stays bounded and the results do not depend on anything but the
-    generator.  One block of one network draws exactly what :func:`init_network` draws.
+    weights of the whole block, then its signs.  A block holds as many networks as keep its arrays
+    within :data:`~ntklib.network.CHUNK_ELEMENTS` numbers, and at least one; the block size depends
+    only on the shapes, so the results depend on nothing but the generator.  A block of one network
+    draws exactly what :func:`init_network` draws.
 
     Parameters
     ----------
