@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
@@ -35,7 +35,7 @@ from .checks import RECORD_FILE_ENV
 from .registry import REGISTRY
 from .seeding import base_seed
 
-__all__ = ["dashboard_rows", "extra_digests", "file_digest", "load_build_records", "source_fingerprint", "setup"]
+__all__ = ["dashboard_rows", "extra_digests", "file_digest", "file_digests", "load_build_records", "source_fingerprint", "setup"]
 
 _ATTR = "ntklib_fingerprint"
 _RECORDS = "ntklib_records"
@@ -62,11 +62,14 @@ def source_fingerprint(root: Path | None = None) -> str:
     return h.hexdigest()
 
 
+def file_digests(root: Path, names: Iterable[str]) -> dict[str, str | None]:
+    """SHA-256 of each file ``root / name`` (``None`` if it is missing)."""
+    return {name: file_digest(Path(root) / name) if (Path(root) / name).exists() else None for name in names}
+
+
 def extra_digests(app: Any) -> dict[str, str | None]:
-    """SHA-256 of each file in ``ntklib_extra_dependencies`` (``None`` if it is missing)."""
-    names = getattr(getattr(app, "config", None), "ntklib_extra_dependencies", None) or []
-    return {name: file_digest(Path(app.confdir) / name) if (Path(app.confdir) / name).exists() else None
-            for name in names}
+    """:func:`file_digests` of the files in ``ntklib_extra_dependencies``, relative to the book."""
+    return file_digests(app.confdir, getattr(getattr(app, "config", None), "ntklib_extra_dependencies", None) or [])
 
 
 def _fingerprint(app: Any) -> str:
