@@ -7,7 +7,7 @@ the argument; every random draw goes through :func:`~ntklib.rng`.
 
 from . import bounds, registry, worst_case
 from .activations import ACTIVATIONS, Activation, get_activation
-from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_identity, check_slope, check_test
+from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_identity, check_sharpness, check_slope, check_test
 from .data import circle, lecture_domain, sphere, targets
 from .kernels import ntk_gram, ntk_gram_at_init, ntk_limit, relu_nngp, relu_ntk_unit
 from .network import TwoLayerNet, init_network, output_scale, outputs_at_init
@@ -36,6 +36,7 @@ __all__ = [
     "check_agreement",
     "check_failure_rate",
     "check_identity",
+    "check_sharpness",
     "check_slope",
     "check_test",
     "circle",

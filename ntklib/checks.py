@@ -1,8 +1,10 @@
 r"""Checkers: compare what was measured with what a statement promises, and raise if it fails.
 
-Six kinds of statement, one checker each:
+Seven kinds of statement, one checker each:
 
 * :func:`~ntklib.check` — a deterministic bound ``empirical <= bound``, required in every trial;
+* :func:`~ntklib.check_sharpness` — a claim of sharpness: a worst case that is attained (an exact
+  maximizer or an adversary's value) reaches at least a claimed fraction of a bound;
 * :func:`~ntklib.check_identity` — an exact identity ``computed == reference``, which floating
   point can only meet up to a stated rounding allowance;
 * :func:`~ntklib.check_agreement` — an estimate agrees with an exact value within a z-multiple of its
@@ -22,7 +24,7 @@ every verification in the book can be listed and re-run.
 
 Every report can be re-evaluated on the same data against a deliberately false statement
 (:func:`~ntklib.checks.mutate`): the bound scaled down, the reference or exact value shifted, the claimed rate
-made faster, the claimed law stretched.  :mod:`ntklib.registry` lists, for every verification in
+made faster, the claimed law stretched, the attained worst case weakened.  :mod:`ntklib.registry` lists, for every verification in
 the book, the mutation that must make it fail.
 """
 
@@ -52,6 +54,7 @@ __all__ = [
     "check_failure_rate",
     "check_identity",
     "check_slope",
+    "check_sharpness",
     "check_test",
     "mutate",
 ]
@@ -68,6 +71,7 @@ MUTATIONS: dict[str, str] = {
     "probability": "the bound inside the event multiplied by the amount (< 1): a constant too small",
     "rate": "the claimed exponent lowered by the amount (> 0): a rate too fast",
     "test": "the samples multiplied by the amount: the claimed law stretched",
+    "sharpness": "the attained values multiplied by the amount (< 1): a weaker adversary or worst case",
 }
 """For each kind of check, the deliberately false statement that :func:`mutate` evaluates."""
 
@@ -81,7 +85,8 @@ class CheckReport:
     label : str
         The statement's label in the book (e.g. ``"lem-smooth"``).
     kind : str
-        ``"bound"``, ``"identity"``, ``"agreement"``, ``"probability"``, ``"rate"`` or ``"test"``.
+        ``"bound"``, ``"sharpness"``, ``"identity"``, ``"agreement"``, ``"probability"``, ``"rate"`` or
+        ``"test"``.
     statistic : str
         What was measured.
     columns : tuple of str
@@ -97,12 +102,13 @@ class CheckReport:
     note : str
         How the decision was made (tolerances, confidence levels, false-failure probability).
     measured : float
-        The measured value of the worst setting: the empirical value (bound), the discrepancy
-        (identity, agreement), the upper confidence bound on the failure rate (probability), the
-        fitted slope (rate), the smallest p-value (test).
+        The measured value of the worst setting: the empirical value (bound), the fraction of the
+        bound attained (sharpness), the discrepancy (identity, agreement), the upper confidence
+        bound on the failure rate (probability), the fitted slope (rate), the smallest p-value
+        (test).
     limit : float
-        What ``measured`` is compared with: the bound, the allowance, δ, the claimed exponent, the
-        level.
+        What ``measured`` is compared with: the bound, the claimed fraction, the allowance, δ, the
+        claimed exponent, the level.
     """
 
     label: str
@@ -289,6 +295,72 @@ def _bound(label: str, e: np.ndarray, b: np.ndarray, statistic: str, cols: dict,
         label, "bound", statistic, (*cols, "empirical", "bound", "ratio"), _rows(cols, e, b, ratio),
         float(np.max(ratio)), bool(np.all(ok)), base_seed(), note, float(e[worst]), float(b[worst] + tol), worst,
         (_bound, dict(label=label, e=e, b=b, statistic=statistic, cols=cols, tol=tol)),
+    )
+
+
+# --- sharpness: a worst case attained ----------------------------------------------------------
+
+def check_sharpness(
+    label: str,
+    attained: ArrayLike,
+    bound: ArrayLike,
+    floor: ArrayLike,
+    *,
+    statistic: str,
+    settings: Mapping[str, ArrayLike] | None = None,
+) -> CheckReport:
+    r"""Check a claim of sharpness: ``attained >= floor * bound`` in every entry.
+
+    ``attained`` is a value the supremum of the statement is known to reach: an exact maximizer's
+    value, or an adversary's (a lower bound on the supremum).  A prose claim such as "the adversary
+    reaches 0.99 of the bound" is the statement ``attained / bound >= 0.99``; checking it makes a
+    weaker adversary, or a worst case computed wrongly low, fail the build instead of silently
+    making the bound look looser.
+
+    Parameters
+    ----------
+    label : str
+        The statement's label.
+    attained, bound : array_like, same shape
+        Attained worst cases and the bound they are held against (> 0), one entry per setting.
+    floor : array_like
+        The claimed fraction(s) of the bound, in (0, 1]: a scalar or an array of the same shape.
+    statistic : str
+        What was attained, and how.
+    settings : mapping, optional
+        Setting columns for the table.
+
+    Returns
+    -------
+    CheckReport
+        Columns: the settings, ``attained``, ``bound``, ``attained/bound``, ``floor``, ``ratio`` =
+        floor / (attained/bound), at most 1 when the claim holds.
+    """
+    label = _text("label", label)
+    statistic = _text("statistic", statistic)
+    att, bnd = _arrays(attained=attained, bound=bound)
+    if np.any(bnd <= 0):
+        raise ValueError(f"bound: expected strictly positive bounds, got minimum {bnd.min()!r}")
+    fl = v.array("floor", floor)
+    if fl.ndim == 0:
+        fl = np.full(att.shape, float(fl))
+    v.same_shape(("attained", "floor"), att, fl)
+    if np.any(fl <= 0) or np.any(fl > 1):
+        raise ValueError(f"floor: expected claimed fractions in (0, 1], got range [{fl.min()!r}, {fl.max()!r}]")
+    cols = _settings(settings, att.shape)
+    return _finish(_sharpness(label, att.reshape(-1), bnd.reshape(-1), fl.reshape(-1), statistic, cols))
+
+
+def _sharpness(label: str, a: np.ndarray, b: np.ndarray, fl: np.ndarray, statistic: str, cols: dict) -> CheckReport:
+    frac = a / b
+    ratio = _ratio(fl, frac)
+    worst = int(np.argmax(ratio))
+    return CheckReport(
+        label, "sharpness", statistic, (*cols, "attained", "bound", "attained/bound", "floor", "ratio"),
+        _rows(cols, a, b, frac, fl, ratio), float(ratio.max()), bool(np.all(frac >= fl)), base_seed(),
+        "the attained worst case must reach at least the claimed fraction of the bound",
+        float(frac[worst]), float(fl[worst]), worst,
+        (_sharpness, dict(label=label, a=a, b=b, fl=fl, statistic=statistic, cols=cols)),
     )
 
 
@@ -646,10 +718,10 @@ def mutate(report: CheckReport, amount: float) -> CheckReport:
     fn, kw = report._replay
     kw = dict(kw)
     kind = report.kind
-    if kind in ("bound", "probability"):
+    if kind in ("bound", "probability", "sharpness"):
         if not 0 < amt < 1:
             raise ValueError(f"amount={amount!r}: expected a factor in (0, 1) for a {kind} check")
-        key = "b" if kind == "bound" else "bnd"
+        key = {"bound": "b", "probability": "bnd", "sharpness": "a"}[kind]
         kw[key] = kw[key] * amt
     elif kind == "identity":
         kw["r"] = kw["r"] + amt * np.maximum(np.abs(kw["r"]), 1.0)

@@ -143,6 +143,7 @@ def _mutation_text(label: str, kind: str) -> str:
         return "unregistered"
     return {
         "bound": f"bound × {amount:g}",
+        "sharpness": f"attained × {amount:g}",
         "identity": f"reference + {amount:g}·max(|ref|, 1)",
         "agreement": f"exact × {1 + amount:g}",
         "probability": f"bound × {amount:g}",
@@ -177,6 +178,7 @@ def _measured_and_condition(r: dict[str, Any]) -> tuple[str, str]:
                           "below": f"upper end < {_fmt(p)}"}[mode]
     return {
         "bound": (m, f"≤ {lim}"),
+        "sharpness": (f"reaches {m} of the bound", f"≥ claimed {lim}"),
         "identity": (f"|diff| {m}", f"≤ tol {lim}"),
         "agreement": (f"|error| {m}", f"≤ z·se {lim}"),
         "probability": (f"failure rate ≤ {m} (upper bound)", f"< δ = {lim}"),

@@ -197,6 +197,35 @@ def test_check_identity_true_and_false() -> None:
     assert ntklib.check_identity("count", np.array([3.0]), np.array([3.0]), np.array([0.5]), statistic="c").passed
 
 
+# --- sharpness: an attained worst case reaches a claimed fraction of a bound ---------------------
+
+def test_check_sharpness_true_and_false() -> None:
+    rem, L, m, B = _lemma5_near_worst_case()              # one unit at the peak of |tanh''|: 1 - O(B)
+    bound = bounds.lemma5(L, B, m)
+    report = ntklib.check_sharpness("lem-smooth", np.array([rem]), np.array([bound]), 0.99,
+                                    statistic="one-unit adversary")
+    assert report.passed and report.kind == "sharpness" and 0.99 <= report.measured <= 1.0
+    assert report.worst_ratio == pytest.approx(0.99 / (rem / bound))
+    # the same unit placed off the peak attains much less: the claim fails, naming the setting
+    off_peak = 0.5 * rem
+    with pytest.raises(AssertionError, match=r"lem-smooth FAILED \(sharpness\).*at where=off peak"):
+        ntklib.check_sharpness("lem-smooth", np.array([rem, off_peak]), np.full(2, bound), 0.99,
+                               statistic="adversary", settings={"where": np.array(["peak", "off peak"])})
+    # a floor per setting
+    assert ntklib.check_sharpness("s", np.array([0.9, 0.5]), np.ones(2), np.array([0.9, 0.5]), statistic="s").passed
+
+
+def test_check_sharpness_validation() -> None:
+    with pytest.raises(ValueError, match="floor"):
+        ntklib.check_sharpness("s", np.ones(1), np.ones(1), 1.5, statistic="s")
+    with pytest.raises(ValueError, match="floor"):
+        ntklib.check_sharpness("s", np.ones(1), np.ones(1), 0.0, statistic="s")
+    with pytest.raises(ValueError, match="bound"):
+        ntklib.check_sharpness("s", np.ones(1), np.zeros(1), 0.5, statistic="s")
+    with pytest.raises(ValueError, match="shapes differ"):
+        ntklib.check_sharpness("s", np.ones(2), np.ones(2), np.ones(3) / 2, statistic="s")
+
+
 # --- mutations ------------------------------------------------------------------------------------
 
 def test_every_kind_rejects_its_mutation_and_records_nothing() -> None:
@@ -208,8 +237,10 @@ def test_every_kind_rejects_its_mutation_and_records_nothing() -> None:
         ntklib.check_failure_rate("p", g.uniform(size=(1, 500)), np.array([2.0]), 0.05, statistic="s"),
         ntklib.check_slope("r", _sd_of_mean_fit(), -0.5, mode="equal", statistic="s"),
         ntklib.check_test("t", g.standard_normal((1, 2000)), stats.norm.cdf, level=1e-6, statistic="s"),
+        ntklib.check_sharpness("s", np.array([0.97]), np.array([1.0]), 0.95, statistic="s"),
     ]
-    amounts = {"bound": 0.1, "identity": 1e-6, "agreement": 0.1, "probability": 0.1, "rate": 0.2, "test": 1.5}
+    amounts = {"bound": 0.1, "identity": 1e-6, "agreement": 0.1, "probability": 0.1, "rate": 0.2, "test": 1.5,
+               "sharpness": 0.9}
     before = len(ntklib.RECORDS)
     for r in reports:
         assert r.passed
@@ -218,6 +249,7 @@ def test_every_kind_rejects_its_mutation_and_records_nothing() -> None:
     # a mutation too small to make the statement false is accepted: mutate does not force failure
     assert ntklib.checks.mutate(reports[0], 0.9).passed
     assert ntklib.checks.mutate(reports[2], 1e-9).passed
+    assert ntklib.checks.mutate(reports[-1], 0.99).passed          # 0.97 * 0.99 still reaches 0.95
     with pytest.raises(ValueError, match="amount"):
         ntklib.checks.mutate(reports[0], 1.5)
     with pytest.raises(ValueError, match="report"):

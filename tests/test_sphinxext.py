@@ -73,3 +73,5 @@ def test_dashboard_rows_follow_the_records_and_the_registry() -> None:
     changed = {k: [dict(r, measured=0.6) for r in v] for k, v in chapters.items()}
     assert sphinxext.dashboard_rows(changed) != sphinxext.dashboard_rows(chapters)   # numbers change the table
     assert sphinxext.dashboard_rows({"x": [_record("unknown", "bound")]})[0][-1] == "unregistered"
+    sharp = sphinxext.dashboard_rows({"x": [_record("unknown", "sharpness")]})[0]
+    assert sharp[3:5] == ("reaches 0.5 of the bound", "≥ claimed 1")
