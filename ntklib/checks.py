@@ -24,7 +24,10 @@ every verification in the book can be listed and re-run.
 
 Every report can be re-evaluated on the same data against a deliberately false statement
 (:func:`~ntklib.checks.mutate`): the bound scaled down, the reference or exact value shifted, the claimed rate
-made faster, the claimed law stretched, the attained worst case weakened.  :mod:`ntklib.registry` lists, for every verification in
+made faster, the claimed law stretched, the attained worst case weakened.  Better still, a check can
+carry the false statement the text itself discusses (``false_statement=(description, values)``: the
+lecture's version of a bound, an average case in place of a worst case, a weaker adversary), and
+the registry can ask for exactly that statement to be rejected (amount :data:`STATED`).  :mod:`ntklib.registry` lists, for every verification in
 the book, the mutation that must make it fail.
 """
 
@@ -33,7 +36,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -48,6 +51,7 @@ __all__ = [
     "CheckReport",
     "MUTATIONS",
     "RECORDS",
+    "STATED",
     "RECORD_FILE_ENV",
     "check",
     "check_agreement",
@@ -74,6 +78,12 @@ MUTATIONS: dict[str, str] = {
     "sharpness": "the attained values multiplied by the amount (< 1): a weaker adversary or worst case",
 }
 """For each kind of check, the deliberately false statement that :func:`mutate` evaluates."""
+
+STATED = "stated"
+"""The mutation "amount" that means: the false statement the check itself carries (``false_statement=``)."""
+
+_FALSE_KEYS = {"bound": "b", "sharpness": "a", "identity": "r", "agreement": "ex", "probability": "bnd", "rate": "p"}
+"""Which side of each kind of check a stated false statement replaces (names of the replay arguments)."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -109,6 +119,9 @@ class CheckReport:
     limit : float
         What ``measured`` is compared with: the bound, the claimed fraction, the allowance, δ, the
         claimed exponent, the level.
+    false_statement : str
+        The false statement this check must reject, when the check carries one (see
+        ``false_statement=`` of the checkers); empty otherwise.
     """
 
     label: str
@@ -126,6 +139,8 @@ class CheckReport:
     _replay: tuple[Callable[..., "CheckReport"], dict[str, Any]] | None = field(
         default=None, repr=False, compare=False
     )
+    false_statement: str = ""
+    _alternative: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (without the data kept for :func:`~ntklib.checks.mutate`)."""
@@ -214,7 +229,9 @@ def _settings(settings: Mapping[str, ArrayLike] | None, shape: tuple[int, ...]) 
     return out
 
 
-def _finish(report: CheckReport) -> CheckReport:
+def _finish(report: CheckReport, false_statement: tuple[str, Any] | None = None) -> CheckReport:
+    if false_statement is not None:
+        report = _with_false_statement(report, false_statement)
     RECORDS.append(report)
     path = os.environ.get(RECORD_FILE_ENV)
     if path:
@@ -228,6 +245,28 @@ def _finish(report: CheckReport) -> CheckReport:
             f"{report.worst_ratio:.4g} at {where}; seed {report.seed}. {report.note}"
         )
     return report
+
+
+def _with_false_statement(report: CheckReport, false_statement: object) -> CheckReport:
+    """Attach a stated false statement ``(description, values)``: values replace the side of the check
+    named in :data:`_FALSE_KEYS` (the bound, the attained values, the reference, the exact values, the
+    claimed exponent) when the report is replayed by :func:`mutate` with amount :data:`STATED`."""
+    if (not isinstance(false_statement, tuple) or len(false_statement) != 2
+            or not isinstance(false_statement[0], str) or not false_statement[0].strip()):
+        raise ValueError(f"false_statement={false_statement!r}: expected a pair (description, values) with a "
+                         "non-empty description")
+    text, values = false_statement
+    key = _FALSE_KEYS[report.kind]
+    current = report._replay[1][key]
+    if key == "p":
+        alt: Any = v.real("false_statement values", values)
+    else:
+        alt = v.array("false_statement values", values)
+        if alt.size != np.size(current):
+            raise ValueError(f"false_statement values have {alt.size} entries: expected {np.size(current)}, "
+                             f"one per setting of the check")
+        alt = alt.reshape(np.shape(current))
+    return replace(report, false_statement=text, _alternative=alt)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -251,6 +290,7 @@ def check(
     statistic: str,
     settings: Mapping[str, ArrayLike] | None = None,
     atol: float = 0.0,
+    false_statement: tuple[str, ArrayLike] | None = None,
 ) -> CheckReport:
     r"""Check a deterministic bound: ``empirical <= bound + atol`` in every entry.
 
@@ -267,6 +307,10 @@ def check(
         Setting columns for the table (each of the same shape as ``empirical``).
     atol : float
         Absolute allowance for floating-point rounding (default 0); state why when it is used.
+    false_statement : (str, array_like), optional
+        The nearest false statement the text discusses, as a description and the values that replace
+        ``bound`` (e.g. the lecture's version of the bound) on the same data; the registry's amount
+        :data:`STATED` makes the test suite require that this statement fails.
 
     Returns
     -------
@@ -283,7 +327,7 @@ def check(
     emp, bnd = _arrays(empirical=empirical, bound=bound)
     tol = v.real("atol", atol, low=0.0)
     cols = _settings(settings, emp.shape)
-    return _finish(_bound(label, emp.reshape(-1), bnd.reshape(-1), statistic, cols, tol))
+    return _finish(_bound(label, emp.reshape(-1), bnd.reshape(-1), statistic, cols, tol), false_statement)
 
 
 def _bound(label: str, e: np.ndarray, b: np.ndarray, statistic: str, cols: dict, tol: float) -> CheckReport:
@@ -308,6 +352,7 @@ def check_sharpness(
     *,
     statistic: str,
     settings: Mapping[str, ArrayLike] | None = None,
+    false_statement: tuple[str, ArrayLike] | None = None,
 ) -> CheckReport:
     r"""Check a claim of sharpness: ``attained >= floor * bound`` in every entry.
 
@@ -329,6 +374,10 @@ def check_sharpness(
         What was attained, and how.
     settings : mapping, optional
         Setting columns for the table.
+    false_statement : (str, array_like), optional
+        The nearest false statement the text discusses, as a description and the values that replace
+        ``attained`` (e.g. what a weaker adversary attains) on the same data; the registry's amount
+        :data:`STATED` makes the test suite require that this statement fails.
 
     Returns
     -------
@@ -348,7 +397,8 @@ def check_sharpness(
     if np.any(fl <= 0) or np.any(fl > 1):
         raise ValueError(f"floor: expected claimed fractions in (0, 1], got range [{fl.min()!r}, {fl.max()!r}]")
     cols = _settings(settings, att.shape)
-    return _finish(_sharpness(label, att.reshape(-1), bnd.reshape(-1), fl.reshape(-1), statistic, cols))
+    return _finish(_sharpness(label, att.reshape(-1), bnd.reshape(-1), fl.reshape(-1), statistic, cols),
+                   false_statement)
 
 
 def _sharpness(label: str, a: np.ndarray, b: np.ndarray, fl: np.ndarray, statistic: str, cols: dict) -> CheckReport:
@@ -372,6 +422,7 @@ def check_identity(
     *,
     statistic: str,
     settings: Mapping[str, ArrayLike] | None = None,
+    false_statement: tuple[str, ArrayLike] | None = None,
 ) -> CheckReport:
     r"""Check an exact identity up to rounding: ``|computed - reference| <= tol`` in every entry.
 
@@ -389,6 +440,10 @@ def check_identity(
         What the identity says and where the allowance comes from.
     settings : mapping, optional
         Setting columns for the table.
+    false_statement : (str, array_like), optional
+        The nearest false statement the text discusses, as a description and the values that replace
+        ``reference`` on the same data; the registry's amount :data:`STATED` makes the test suite
+        require that this statement fails.
 
     Returns
     -------
@@ -401,7 +456,7 @@ def check_identity(
     if np.any(t < 0):
         raise ValueError(f"tol: expected allowances >= 0, got minimum {t.min()!r}")
     cols = _settings(settings, c.shape)
-    return _finish(_identity(label, c.reshape(-1), r.reshape(-1), t.reshape(-1), statistic, cols))
+    return _finish(_identity(label, c.reshape(-1), r.reshape(-1), t.reshape(-1), statistic, cols), false_statement)
 
 
 def _identity(label: str, c: np.ndarray, r: np.ndarray, t: np.ndarray, statistic: str, cols: dict) -> CheckReport:
@@ -427,6 +482,7 @@ def check_agreement(
     statistic: str,
     settings: Mapping[str, ArrayLike] | None = None,
     false_failure: float = 1e-6,
+    false_statement: tuple[str, ArrayLike] | None = None,
 ) -> CheckReport:
     r"""Check that unbiased estimates agree with exact values within their sampling error.
 
@@ -445,6 +501,10 @@ def check_agreement(
         Setting columns for the table.
     false_failure : float
         :math:`\varepsilon \in (0, 1)`.
+    false_statement : (str, array_like), optional
+        The nearest false statement the text discusses, as a description and the values that replace
+        ``exact`` on the same data; the registry's amount :data:`STATED` makes the test suite
+        require that this statement fails.
 
     Returns
     -------
@@ -458,7 +518,8 @@ def check_agreement(
         raise ValueError("stderr: expected strictly positive standard errors")
     eps = v.probability("false_failure", false_failure)
     cols = _settings(settings, est.shape)
-    return _finish(_agreement(label, est.reshape(-1), se.reshape(-1), ex.reshape(-1), statistic, cols, eps))
+    return _finish(_agreement(label, est.reshape(-1), se.reshape(-1), ex.reshape(-1), statistic, cols, eps),
+                   false_statement)
 
 
 def _agreement(
@@ -490,6 +551,7 @@ def check_failure_rate(
     statistic: str,
     settings: Mapping[str, ArrayLike] | None = None,
     confidence: float = 0.99,
+    false_statement: tuple[str, ArrayLike] | None = None,
 ) -> CheckReport:
     r"""Check a "with probability at least :math:`1-\delta`" statement from independent draws.
 
@@ -516,6 +578,10 @@ def check_failure_rate(
         Setting columns for the table (each of shape (K,)).
     confidence : float
         Level of the upper bound, in (0, 1).
+    false_statement : (str, array_like), optional
+        The nearest false statement the text discusses, as a description and the values that replace
+        ``bound`` on the same data; the registry's amount :data:`STATED` makes the test suite
+        require that this statement fails.
 
     Returns
     -------
@@ -532,7 +598,7 @@ def check_failure_rate(
     d = v.probability("delta", delta)
     c = v.probability("confidence", confidence)
     cols = _settings(settings, bnd.shape)
-    return _finish(_probability(label, emp, bnd, d, statistic, cols, c))
+    return _finish(_probability(label, emp, bnd, d, statistic, cols, c), false_statement)
 
 
 def _probability(
@@ -563,6 +629,7 @@ def check_slope(
     *,
     statistic: str,
     mode: str = "at_most",
+    false_statement: tuple[str, ArrayLike] | None = None,
 ) -> CheckReport:
     r"""Check a rate against the confidence interval of a fitted log–log slope.
 
@@ -583,6 +650,10 @@ def check_slope(
     statistic : str
         What was fitted.
     mode : {"at_most", "equal", "below"}
+    false_statement : (str, array_like), optional
+        The nearest false statement the text discusses, as a description and the values that replace
+        ``exponent`` (a single number) on the same data; the registry's amount :data:`STATED` makes
+        the test suite require that this statement fails.
     """
     label = _text("label", label)
     statistic = _text("statistic", statistic)
@@ -591,7 +662,7 @@ def check_slope(
     p = v.real("exponent", exponent)
     if mode not in ("at_most", "equal", "below"):
         raise ValueError(f"mode={mode!r}: expected 'at_most', 'equal' or 'below'")
-    return _finish(_rate(label, fit, p, statistic, mode))
+    return _finish(_rate(label, fit, p, statistic, mode), false_statement)
 
 
 def _rate(label: str, fit: SlopeFit, p: float, statistic: str, mode: str) -> CheckReport:
@@ -704,8 +775,9 @@ def mutate(report: CheckReport, amount: float) -> CheckReport:
     ----------
     report : CheckReport
         A report made by one of the checkers in this process.
-    amount : float
-        The size of the mutation; its meaning depends on ``report.kind`` (:data:`MUTATIONS`).
+    amount : float or str
+        The size of the mutation; its meaning depends on ``report.kind`` (:data:`MUTATIONS`).  Or
+        :data:`STATED`: the false statement the check carries (``false_statement=``).
 
     Returns
     -------
@@ -714,10 +786,17 @@ def mutate(report: CheckReport, amount: float) -> CheckReport:
     """
     if not isinstance(report, CheckReport) or report._replay is None:
         raise ValueError(f"report={report!r}: expected a CheckReport made by a checker in this process")
-    amt = v.real("amount", amount)
     fn, kw = report._replay
     kw = dict(kw)
     kind = report.kind
+    if isinstance(amount, str):
+        if amount != STATED:
+            raise ValueError(f"amount={amount!r}: expected a number or {STATED!r}")
+        if report._alternative is None:
+            raise ValueError(f"amount={STATED!r}: the {report.label} [{kind}] check carries no false_statement")
+        kw[_FALSE_KEYS[kind]] = report._alternative
+        return fn(**kw)
+    amt = v.real("amount", amount)
     if kind in ("bound", "probability", "sharpness"):
         if not 0 < amt < 1:
             raise ValueError(f"amount={amount!r}: expected a factor in (0, 1) for a {kind} check")

@@ -4,7 +4,10 @@ Every check a chapter makes carries the label of the statement it verifies.  :da
 lists every such label with the chapter that verifies it and, for each kind of check made under
 that label, the *mutation amount*: the size of a deliberately false variant of the statement
 that the same data must reject (:data:`ntklib.checks.MUTATIONS` says what the amount means for
-each kind: a bound scaled down, a reference shifted, a rate made faster, a law stretched).
+each kind: a bound scaled down, a reference shifted, a rate made faster, a law stretched), or
+:data:`~ntklib.checks.STATED`: the false statement the check itself carries, the one the text
+discusses (the lecture's version of a bound, an average case taken for a worst case, a weaker
+adversary).
 
 :func:`verify_chapter` re-evaluates every check a chapter made against its mutation and fails if
 a false statement passes, if a label is missing from the registry, or if a registered label was
@@ -19,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from .checks import MUTATIONS, RECORDS, CheckReport, mutate
+from .checks import MUTATIONS, RECORDS, STATED, CheckReport, mutate
 
 __all__ = ["MutationResult", "REGISTRY", "Verification", "mutation_results", "verify_chapter"]
 
@@ -34,16 +37,17 @@ class Verification:
         The statement's label (a sphinx-proof, equation or section label in ``chapter``).
     chapter : str
         The document that verifies it, e.g. ``"chapters/02-taylor"``.
-    mutations : mapping of str to float
-        For each kind of check made under ``label``, the mutation amount.
+    mutations : mapping of str to float or str
+        For each kind of check made under ``label``, the mutation amount, or
+        :data:`~ntklib.checks.STATED` for the false statement each such check carries.
     """
 
     label: str
     chapter: str
-    mutations: Mapping[str, float]
+    mutations: Mapping[str, float | str]
 
 
-def _entries(chapter: str, **labels: Mapping[str, float]) -> list[Verification]:
+def _entries(chapter: str, **labels: Mapping[str, float | str]) -> list[Verification]:
     """One chapter's entries; keyword names are the labels with ``-`` written as ``_``."""
     return [Verification(label.replace("_", "-"), chapter, dict(m)) for label, m in labels.items()]
 
@@ -107,8 +111,8 @@ class MutationResult:
     ----------
     label, kind : str
         The check.
-    amount : float
-        The mutation amount from :data:`REGISTRY`.
+    amount : float or str
+        The mutation amount from :data:`REGISTRY` (or :data:`~ntklib.checks.STATED`).
     worst_ratio : float
         The check's worst ratio on the true statement.
     mutated_ratio : float
@@ -119,7 +123,7 @@ class MutationResult:
 
     label: str
     kind: str
-    amount: float
+    amount: float | str
     worst_ratio: float
     mutated_ratio: float
     rejected: bool
@@ -177,6 +181,8 @@ def verify_chapter(chapter: str, records: Sequence[CheckReport] | None = None) -
             problems.append(f"{r.label} [{r.kind}]: not registered (add it to ntklib.registry.REGISTRY)")
         elif entry.chapter != chapter:
             problems.append(f"{r.label}: registered to {entry.chapter}, checked in {chapter}")
+        elif entry.mutations[r.kind] == STATED and not r.false_statement:
+            problems.append(f"{r.label} [{r.kind}]: registered as {STATED!r} but the check carries no false_statement")
     seen = {(r.label, r.kind) for r in records}
     for entry in REGISTRY.values():
         if entry.chapter == chapter:
@@ -185,7 +191,7 @@ def verify_chapter(chapter: str, records: Sequence[CheckReport] | None = None) -
     if problems:
         raise AssertionError(f"{chapter}: " + "; ".join(problems))
     results = mutation_results(records)
-    survivors = [f"{x.label} [{x.kind}] with amount {x.amount:g} (mutated worst ratio {x.mutated_ratio:.4g})"
+    survivors = [f"{x.label} [{x.kind}] with amount {x.amount} (mutated worst ratio {x.mutated_ratio:.4g})"
                  for x in results if not x.rejected]
     if survivors:
         raise AssertionError(f"{chapter}: false statements accepted: " + "; ".join(survivors))

@@ -31,7 +31,7 @@ from typing import Any, Iterable
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
-from .checks import RECORD_FILE_ENV
+from .checks import RECORD_FILE_ENV, STATED
 from .registry import REGISTRY
 from .seeding import base_seed
 
@@ -137,10 +137,12 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
-def _mutation_text(label: str, kind: str) -> str:
+def _mutation_text(label: str, kind: str, stated: str = "") -> str:
     amount = REGISTRY[label].mutations.get(kind) if label in REGISTRY else None
     if amount is None:
         return "unregistered"
+    if amount == STATED:
+        return stated or "unregistered (no false statement carried)"
     return {
         "bound": f"bound × {amount:g}",
         "sharpness": f"attained × {amount:g}",
@@ -164,7 +166,7 @@ def dashboard_rows(chapters: dict[str, list[dict[str, Any]]], order: list[str] |
         for r in chapters[doc]:
             rows.append((doc, r["label"], f"{r['kind']}: {r['statistic']}", *_measured_and_condition(r),
                          _fmt(r["worst_ratio"]), "pass" if r["passed"] else "FAIL", str(r["seed"]),
-                         _mutation_text(r["label"], r["kind"])))
+                         _mutation_text(r["label"], r["kind"], r.get("false_statement", ""))))
     return rows
 
 

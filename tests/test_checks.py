@@ -256,6 +256,36 @@ def test_every_kind_rejects_its_mutation_and_records_nothing() -> None:
         ntklib.checks.mutate("not a report", 0.5)
 
 
+def test_a_stated_false_statement_replaces_its_side_of_each_kind() -> None:
+    """false_statement=(text, values): mutate(report, STATED) evaluates exactly that statement."""
+    stated = ntklib.checks.STATED
+    b = ntklib.check("b", np.array([0.5, 0.7]), np.ones(2), statistic="s",
+                     false_statement=("the lecture's smaller bound", np.array([0.9, 0.6])))
+    assert b.false_statement == "the lecture's smaller bound" and b.to_dict()["false_statement"] == b.false_statement
+    m = ntklib.checks.mutate(b, stated)
+    assert not m.passed and m.worst_ratio == pytest.approx(0.7 / 0.6)
+    sh = ntklib.check_sharpness("s", np.array([0.98]), np.ones(1), 0.95, statistic="s",
+                                false_statement=("an adversary with one direction per unit", np.array([0.9])))
+    assert not ntklib.checks.mutate(sh, stated).passed
+    i = ntklib.check_identity("i", np.array([1.0]), np.array([1.0]), np.array([1e-12]), statistic="s",
+                              false_statement=("a formula 1e-9 too small", np.array([1.0 - 1e-9])))
+    assert not ntklib.checks.mutate(i, stated).passed
+    r = ntklib.check_slope("r", _sd_of_mean_fit(), -0.5, mode="equal", statistic="s",
+                           false_statement=("the rate m^-1", -1.0))
+    assert not ntklib.checks.mutate(r, stated).passed
+    # a true alternative is accepted: mutate does not force failure
+    ok = ntklib.check("b", np.array([0.5]), np.ones(1), statistic="s", false_statement=("x", np.array([0.6])))
+    assert ntklib.checks.mutate(ok, stated).passed
+    with pytest.raises(ValueError, match="carries no false_statement"):
+        ntklib.checks.mutate(ntklib.check("b", np.array([0.5]), np.ones(1), statistic="s"), stated)
+    with pytest.raises(ValueError, match="false_statement"):
+        ntklib.check("b", np.array([0.5]), np.ones(1), statistic="s", false_statement=("", np.ones(1)))
+    with pytest.raises(ValueError, match="2 entries"):
+        ntklib.check("b", np.array([0.5]), np.ones(1), statistic="s", false_statement=("x", np.ones(2)))
+    with pytest.raises(ValueError, match="amount"):
+        ntklib.checks.mutate(b, "other")
+
+
 def test_registry_verify_chapter_finds_every_problem(monkeypatch) -> None:
     from ntklib import registry
 
@@ -279,3 +309,15 @@ def test_registry_verify_chapter_finds_every_problem(monkeypatch) -> None:
     monkeypatch.delitem(registry.REGISTRY, "loose")
     results = registry.verify_chapter("ch", [good])
     assert results[0].rejected and results[0].mutated_ratio == pytest.approx(1.8)
+    # a registered stated false statement: the check must carry it, and reject it
+    monkeypatch.setitem(registry.REGISTRY, "stated", registry.Verification("stated", "ch", {"bound": "stated"}))
+    bare = ntklib.check("stated", np.array([0.5]), np.array([1.0]), statistic="s")
+    with pytest.raises(AssertionError, match="registered as 'stated' but the check carries no false_statement"):
+        registry.verify_chapter("ch", [good, bare])
+    true_alt = ntklib.check("stated", np.array([0.5]), np.array([1.0]), statistic="s",
+                            false_statement=("a bound that is still true", np.array([0.6])))
+    with pytest.raises(AssertionError, match=r"false statements accepted: stated \[bound\] with amount stated"):
+        registry.verify_chapter("ch", [good, true_alt])
+    false_alt = ntklib.check("stated", np.array([0.5]), np.array([1.0]), statistic="s",
+                             false_statement=("the lecture's bound", np.array([0.4])))
+    assert all(r.rejected for r in registry.verify_chapter("ch", [good, false_alt]))

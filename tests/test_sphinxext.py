@@ -75,3 +75,11 @@ def test_dashboard_rows_follow_the_records_and_the_registry() -> None:
     assert sphinxext.dashboard_rows({"x": [_record("unknown", "bound")]})[0][-1] == "unregistered"
     sharp = sphinxext.dashboard_rows({"x": [_record("unknown", "sharpness")]})[0]
     assert sharp[3:5] == ("reaches 0.5 of the bound", "≥ claimed 1")
+
+
+def test_dashboard_names_a_stated_false_statement(monkeypatch) -> None:
+    from ntklib import registry
+
+    monkeypatch.setitem(registry.REGISTRY, "thm", registry.Verification("thm", "x", {"bound": "stated"}))
+    record = dict(_record("thm", "bound"), false_statement="the lecture's sigma_min^2 threshold")
+    assert sphinxext.dashboard_rows({"x": [record]})[0][-1] == "the lecture's sigma_min^2 threshold"
