@@ -352,9 +352,10 @@ def check_sharpness(
     *,
     statistic: str,
     settings: Mapping[str, ArrayLike] | None = None,
+    atol: ArrayLike = 0.0,
     false_statement: tuple[str, ArrayLike] | None = None,
 ) -> CheckReport:
-    r"""Check a claim of sharpness: ``attained >= floor * bound`` in every entry.
+    r"""Check a claim of sharpness: ``attained + atol >= floor * bound`` in every entry.
 
     ``attained`` is a value the supremum of the statement is known to reach: an exact maximizer's
     value, or an adversary's (a lower bound on the supremum).  A prose claim such as "the adversary
@@ -374,6 +375,9 @@ def check_sharpness(
         What was attained, and how.
     settings : mapping, optional
         Setting columns for the table.
+    atol : array_like
+        Rounding allowance on ``attained`` (default 0; a scalar or one per setting, >= 0): where the
+        attained value is computed as a difference, say why the allowance covers its rounding.
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
         ``attained`` (e.g. what a weaker adversary attains) on the same data; the registry's amount
@@ -396,21 +400,31 @@ def check_sharpness(
     v.same_shape(("attained", "floor"), att, fl)
     if np.any(fl <= 0) or np.any(fl > 1):
         raise ValueError(f"floor: expected claimed fractions in (0, 1], got range [{fl.min()!r}, {fl.max()!r}]")
+    tol = v.array("atol", atol)
+    if tol.ndim == 0:
+        tol = np.full(att.shape, float(tol))
+    v.same_shape(("attained", "atol"), att, tol)
+    if np.any(tol < 0):
+        raise ValueError(f"atol: expected allowances >= 0, got minimum {tol.min()!r}")
     cols = _settings(settings, att.shape)
-    return _finish(_sharpness(label, att.reshape(-1), bnd.reshape(-1), fl.reshape(-1), statistic, cols),
-                   false_statement)
+    return _finish(_sharpness(label, att.reshape(-1), bnd.reshape(-1), fl.reshape(-1), tol.reshape(-1), statistic,
+                              cols), false_statement)
 
 
-def _sharpness(label: str, a: np.ndarray, b: np.ndarray, fl: np.ndarray, statistic: str, cols: dict) -> CheckReport:
-    frac = a / b
+def _sharpness(
+    label: str, a: np.ndarray, b: np.ndarray, fl: np.ndarray, tol: np.ndarray, statistic: str, cols: dict
+) -> CheckReport:
+    frac = (a + tol) / b
     ratio = _ratio(fl, frac)
     worst = int(np.argmax(ratio))
+    note = "the attained worst case must reach at least the claimed fraction of the bound"
+    if np.any(tol > 0):
+        note += f"; rounding allowance up to {tol.max():.3g} added to the attained values"
     return CheckReport(
         label, "sharpness", statistic, (*cols, "attained", "bound", "attained/bound", "floor", "ratio"),
-        _rows(cols, a, b, frac, fl, ratio), float(ratio.max()), bool(np.all(frac >= fl)), base_seed(),
-        "the attained worst case must reach at least the claimed fraction of the bound",
-        float(frac[worst]), float(fl[worst]), worst,
-        (_sharpness, dict(label=label, a=a, b=b, fl=fl, statistic=statistic, cols=cols)),
+        _rows(cols, a, b, a / b, fl, ratio), float(ratio.max()), bool(np.all(frac >= fl)), base_seed(),
+        note, float(frac[worst]), float(fl[worst]), worst,
+        (_sharpness, dict(label=label, a=a, b=b, fl=fl, tol=tol, statistic=statistic, cols=cols)),
     )
 
 
@@ -678,6 +692,8 @@ def _rate(label: str, fit: SlopeFit, p: float, statistic: str, mode: str) -> Che
         ratio = 1.0 + max(0.0, fit.ci_low - p, p - fit.ci_high) / half
     rows = ((fit.slope, fit.ci_low, fit.ci_high, p, mode, ratio),)
     note = f"{100 * fit.confidence:.6g}% confidence interval over {fit.points} points"
+    if fit.replicates > 1:
+        note += f" and {fit.replicates} independent replicates (Student-t over the replicates' slopes)"
     return CheckReport(
         label, "rate", statistic, ("slope", "ci_low", "ci_high", "claimed", "mode", "ratio"), rows,
         float(ratio), bool(passed), base_seed(), note, float(fit.slope), p, 0,

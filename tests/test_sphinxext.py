@@ -68,7 +68,7 @@ def test_dashboard_rows_follow_the_records_and_the_registry() -> None:
     assert rows[0][6] == "FAIL" and rows[1][6] == "pass"
     assert rows[0][3:5] == ("slope -0.5, interval [-0.6, -0.4]", "interval contains -0.5")
     assert rows[1][3:5] == ("0.5", "≤ 1")
-    assert rows[1][-1] == "bound × 0.9" and rows[0][-1] == "exponent − 0.5"
+    assert rows[1][-1] == "bound × 0.99" and rows[0][-1] == "exponent − 0.5"
     assert len(rows[0]) == len(sphinxext.COLUMNS)
     changed = {k: [dict(r, measured=0.6) for r in v] for k, v in chapters.items()}
     assert sphinxext.dashboard_rows(changed) != sphinxext.dashboard_rows(chapters)   # numbers change the table
