@@ -59,10 +59,10 @@ REGISTRY: dict[str, Verification] = {
             "chapters/01-setup",
             prop_linear_collapse={"identity": 1e-6},
             sec_three_errors={"bound": 0.5, "identity": 1e-6},
-            eq_gd_linear_rate={"bound": 0.5},
+            eq_gd_linear_rate={"bound": 0.5, "sharpness": STATED},
             prop_init_variance={"agreement": 0.5, "rate": 0.5, "test": 1.5},
             sec_training={"agreement": 0.2},
-            sec_lazy={"rate": 0.5},
+            sec_lazy={"rate": STATED},
             ex_tanh_second_moment={"agreement": 0.5},
         ),
         *_entries(
