@@ -147,7 +147,7 @@ r""":math:`\frac{17}{4}\rho^{1/3} \approx 3.942`: the same for the second inequa
 
 
 def lemma7_threshold(B: ArrayLike, m: ArrayLike) -> Array | float:
-    r"""The threshold :math:`r = B^{2/3}(\rho m)^{-1/3}` at which the book's proof of Lemma 7 counts units.
+    r"""The threshold :math:`h = B^{2/3}(\rho m)^{-1/3}` at which the book's proof of Lemma 7 counts units.
 
     Parameters
     ----------
@@ -164,17 +164,17 @@ def lemma7_threshold(B: ArrayLike, m: ArrayLike) -> Array | float:
 
 
 def lemma7_counting(
-    B: ArrayLike, m: ArrayLike, count: ArrayLike, r: ArrayLike, inequality: str = "taylor"
+    B: ArrayLike, m: ArrayLike, count: ArrayLike, h: ArrayLike, inequality: str = "taylor", *, tail: float = 1.0
 ) -> Array | float:
     r"""The deterministic step of the book's proof of Lemma 7.
 
-    With :math:`N_r = \#\{j : |w_{0,j}^\top x| \le r\}`, for every :math:`r > 0`, every draw of :math:`W_0`
+    With :math:`N_h = \#\{j : |w_{0,j}^\top x| \le h\}`, for every :math:`h > 0`, every draw of :math:`W_0`
     and every :math:`a` with :math:`|a_j| \le 1`,
 
     .. math::
 
-        \sup_{W}|f(x; W) - \tilde f(x; W)| \le \frac{B\sqrt{N_r} + B^2/(4r)}{\sqrt m}, \qquad
-        \sup_{W, V}|f(x; V) - f(x; W) - \langle\nabla f(x; W), V - W\rangle| \le \frac{2B\sqrt{N_r} + 9B^2/(4r)}{\sqrt m}.
+        \sup_{W}|f(x; W) - \tilde f(x; W)| \le \frac{B\sqrt{N_h} + B^2/(4h)}{\sqrt m}, \qquad
+        \sup_{W, V}|f(x; V) - f(x; W) - \langle\nabla f(x; W), V - W\rangle| \le \frac{2B\sqrt{N_h} + 9B^2/(4h)}{\sqrt m}.
 
     Parameters
     ----------
@@ -183,23 +183,27 @@ def lemma7_counting(
     m : array_like
         Width(s) :math:`\ge 1`.
     count : array_like
-        :math:`N_r`, integers in :math:`[0, m]`.
-    r : array_like
+        :math:`N_h`, integers in :math:`[0, m]`.
+    h : array_like
         Threshold(s) :math:`> 0`.
     inequality : {"taylor", "linearization"}
+    tail : float
+        Factor on the second term, :math:`B^2/(4h)` or :math:`9B^2/(4h)`: 1 for the bound (a value
+        below 1 states a false, sharper count).
     """
     B_, m_ = _nonneg("B", B), _width(m)
     n_ = _nonneg("count", count)
-    r_ = v.array("r", r)
-    if np.any(r_ <= 0):
-        raise ValueError(f"r={r!r}: expected thresholds > 0")
+    h_ = v.array("h", h)
+    if np.any(h_ <= 0):
+        raise ValueError(f"h={h!r}: expected thresholds > 0")
     if np.any(n_ != np.round(n_)) or np.any(n_ > m_):
         raise ValueError(f"count={count!r}: expected integers between 0 and m")
-    _same(("B", "m", "count", "r"), B_, m_, n_, r_)
+    _same(("B", "m", "count", "h"), B_, m_, n_, h_)
     factors = {"taylor": (1.0, 0.25), "linearization": (2.0, 2.25)}.get(inequality)
     if factors is None:
         raise ValueError(f"inequality={inequality!r}: expected 'taylor' or 'linearization'")
-    return _out((factors[0] * B_ * np.sqrt(n_) + factors[1] * B_ * (B_ / r_)) / np.sqrt(m_))
+    t = v.real("tail", tail, low=0.0)
+    return _out((factors[0] * B_ * np.sqrt(n_) + t * factors[1] * B_ * (B_ / h_)) / np.sqrt(m_))
 
 
 def lemma7_taylor_proved(B: ArrayLike, m: ArrayLike, delta: float) -> Array | float:

@@ -69,7 +69,7 @@ REGISTRY: dict[str, Verification] = {
             "chapters/02-taylor",
             sec_taylor_model={"rate": 0.5, "identity": 1e-6},
             rem_relu_taylor={"identity": 1e-6},
-            lem_smooth={"bound": 0.99, "identity": STATED},
+            lem_smooth={"bound": 0.99, "identity": STATED, "sharpness": STATED},
             prop_smooth_worst={"sharpness": STATED},
             prop_relu_worst={"identity": 1e-6, "bound": STATED, "test": 1.5},
             sec_lemma7_proof={"bound": STATED},

@@ -69,7 +69,7 @@ __all__ = [
     "fourth_derivative_bound",
     "smooth_worst_pair",
     "linearization_dual",
-    "certified_linearization",
+    "certified_worst_cases",
     "max_linear_on_ball",
     "enumerated_sup",
     "ASYMPTOTIC_TAYLOR",
@@ -289,7 +289,7 @@ def linearization_dual(c: ArrayLike, B: float, n: int | None = None) -> float:
     (:math:`F`: units whose side :math:`W` flips, at cost :math:`c_j^2` of its budget; :math:`G`: units that
     :math:`V` alone pushes across; :math:`V` spreads its budget equally over :math:`F \cup G`).  For every
     :math:`\lambda \ge 0`, :math:`\Phi \le D(\lambda) = \lambda B^2 + \max_k\big(B\sqrt k + \text{sum of the } k
-    \text{ largest } u_j\big)` with :math:`u_j = \max(c_j - \lambda c_j^2, -c_j)` (weak duality: each unit
+    \text{ largest } \omega_j\big)` with :math:`\omega_j = \max(c_j - \lambda c_j^2, -c_j)` (weak duality: each unit
     chooses :math:`F` or :math:`G` freely once the budget is priced).  Returns :math:`D` at the best
     :math:`\lambda` a golden-section search finds (:math:`D` is convex in :math:`\lambda`; any :math:`\lambda` gives a
     valid bound, the search only makes it tight).
@@ -357,12 +357,15 @@ def linearization_dual(c: ArrayLike, B: float, n: int | None = None) -> float:
     return dual(best_log)
 
 
-def certified_linearization(m: int, B: float, draws: int, rng: np.random.Generator) -> tuple[Array, Array]:
-    r"""The second inequality's supremum at :math:`a \equiv \pm 1`, bracketed, over independent draws of :math:`W_0`.
+def certified_worst_cases(
+    m: int, B: float, draws: int, rng: np.random.Generator
+) -> tuple[Array, Array, Array]:
+    r"""Both suprema of Lemma 7 at :math:`a \equiv \pm 1`, from the same draws of :math:`W_0`, at any width.
 
-    Returns the adversary's value (:func:`linearization_adversary`, a lower bound) and the dual bound
-    (:func:`linearization_dual`, an upper bound), both divided by :math:`\sqrt m`, from the same order
-    statistics; the exact supremum lies between them.
+    From one set of order statistics per draw: the exact supremum of the first inequality
+    (:func:`taylor_sup`), and the supremum of the second bracketed between the adversary's value
+    (:func:`linearization_adversary`, attained) and the dual bound (:func:`linearization_dual`); the
+    exact supremum of the second lies between them.  All divided by :math:`\sqrt m`.
 
     Parameters
     ----------
@@ -370,7 +373,7 @@ def certified_linearization(m: int, B: float, draws: int, rng: np.random.Generat
 
     Returns
     -------
-    (lower, upper) : two ndarrays of shape (draws,)
+    (taylor, lower, upper) : three ndarrays of shape (draws,)
     """
     m = v.integer("m", m)
     B = v.real("B", B, low=0.0)
@@ -379,14 +382,15 @@ def certified_linearization(m: int, B: float, draws: int, rng: np.random.Generat
     with np.errstate(over="ignore"):
         estimate = 1.5 * (3.0 * (RHO * m) ** 2 * B * B) ** (1.0 / 3.0)
     guess = int(np.ceil(min(estimate, float(m)))) + 64
-    out = np.zeros((2, draws))
+    out = np.zeros((3, draws))
     for r in range(draws):
         k = min(m, guess)
         while True:
             c = smallest_abs_normals(m, k, g)
+            first, k1 = taylor_sup(c, B)
             lower, k_A, k2 = _linearization_value(c, B)
             try:
-                if k < m and (k_A >= k or k2 >= k):
+                if k < m and (k_A >= k or k2 >= k or k1 >= k):
                     raise ValueError("more order statistics needed")
                 upper = linearization_dual(c, B, m)
                 break
@@ -394,8 +398,8 @@ def certified_linearization(m: int, B: float, draws: int, rng: np.random.Generat
                 if k == m:
                     raise
                 k = min(m, 2 * k)
-        out[:, r] = lower, upper
-    return out[0] / np.sqrt(m), out[1] / np.sqrt(m)
+        out[:, r] = first, lower, upper
+    return out[0] / np.sqrt(m), out[1] / np.sqrt(m), out[2] / np.sqrt(m)
 
 
 def sampled_worst_cases(

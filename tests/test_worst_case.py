@@ -160,8 +160,8 @@ def test_second_inequality_bracket_and_enumeration() -> None:
             assert lower <= exact * (1 + 1e-12) + 1e-15 and exact <= upper * (1 + 1e-12) + 1e-15
             # random signs are dominated by a = 1
             assert wc.enumerated_sup(z, g.choice([-1.0, 1.0], size=m), B, "linearization") <= exact * (1 + 1e-12) + 1e-15
-    lower, upper = wc.certified_linearization(10**5, 1.0, 3, g)
-    assert np.all(lower <= upper) and np.all(lower / upper > 0.99)
+    first, lower, upper = wc.certified_worst_cases(10**5, 1.0, 3, g)
+    assert np.all(lower <= upper) and np.all(lower / upper > 0.99) and np.all(first < lower)
     with pytest.raises(ValueError, match="limited to m <= 7"):
         wc.enumerated_sup(np.ones(8), np.ones(8), 1.0, "linearization")
     with pytest.raises(ValueError, match="draw more"):
