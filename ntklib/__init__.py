@@ -13,7 +13,7 @@ from .kernels import ntk_gram, ntk_gram_at_init, ntk_limit, relu_nngp, relu_ntk_
 from .network import TwoLayerNet, init_network, output_scale, outputs_at_init
 from .plotting import PALETTE, REFERENCE, rate_plot, set_theme
 from .seeding import DEFAULT_SEED, base_seed, rng
-from .stats import SlopeFit, clopper_pearson_lower, clopper_pearson_upper, fit_loglog, mean_ci
+from .stats import SlopeFit, clopper_pearson_lower, clopper_pearson_upper, fit_loglog, fit_loglog_replicates, mean_ci
 from .training import TrainResult, mse, mse_gradient, train
 
 __version__ = "0.3.0"
@@ -43,6 +43,7 @@ __all__ = [
     "clopper_pearson_lower",
     "clopper_pearson_upper",
     "fit_loglog",
+    "fit_loglog_replicates",
     "get_activation",
     "init_network",
     "outputs_at_init",

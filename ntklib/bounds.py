@@ -17,6 +17,12 @@ __all__ = [
     "lemma5",
     "lemma7_taylor",
     "lemma7_linearization",
+    "lemma7_threshold",
+    "lemma7_counting",
+    "lemma7_taylor_proved",
+    "lemma7_linearization_proved",
+    "LEMMA7_TAYLOR_CONSTANT",
+    "LEMMA7_LINEARIZATION_CONSTANT",
     "theorem12_alpha_threshold",
     "theorem12_risk",
     "theorem12_displacement",
@@ -127,6 +133,109 @@ def lemma7_linearization(B: ArrayLike, m: ArrayLike, delta: float) -> Array | fl
     (The lecture prints :math:`f(x;W) - \langle\cdot\rangle`; the linearization has a plus.)
     """
     return _lemma7(B, m, delta, 6.0, 2.0)
+
+
+_RHO = float(np.sqrt(2.0 / np.pi))        # density of |N(0, 1)| at 0, and its maximum
+
+LEMMA7_TAYLOR_CONSTANT = 1.25 * _RHO ** (1.0 / 3.0)
+r""":math:`\frac54\rho^{1/3} \approx 1.159`: the constant of :math:`B^{4/3}m^{-1/6}` that the book's proof of
+Lemma 7's first inequality gives (:func:`lemma7_taylor_proved`), against the lecture's 2."""
+
+LEMMA7_LINEARIZATION_CONSTANT = 4.25 * _RHO ** (1.0 / 3.0)
+r""":math:`\frac{17}{4}\rho^{1/3} \approx 3.942`: the same for the second inequality
+(:func:`lemma7_linearization_proved`), against the lecture's 6."""
+
+
+def lemma7_threshold(B: ArrayLike, m: ArrayLike) -> Array | float:
+    r"""The threshold :math:`h = B^{2/3}(\rho m)^{-1/3}` at which the book's proof of Lemma 7 counts units.
+
+    Parameters
+    ----------
+    B : array_like
+        Radius :math:`> 0`.
+    m : array_like
+        Width(s) :math:`\ge 1`.
+    """
+    B_, m_ = _nonneg("B", B), _width(m)
+    if np.any(B_ == 0):
+        raise ValueError(f"B={B!r}: expected radii > 0")
+    _same(("B", "m"), B_, m_)
+    return _out(np.cbrt(B_ * B_ / (_RHO * m_)))
+
+
+def lemma7_counting(
+    B: ArrayLike, m: ArrayLike, count: ArrayLike, h: ArrayLike, inequality: str = "taylor", *, tail: float = 1.0
+) -> Array | float:
+    r"""The deterministic step of the book's proof of Lemma 7.
+
+    With :math:`N_h = \#\{j : |w_{0,j}^\top x| \le h\}`, for every :math:`h > 0`, every draw of :math:`W_0`
+    and every :math:`a` with :math:`|a_j| \le 1`,
+
+    .. math::
+
+        \sup_{W}|f(x; W) - \tilde f(x; W)| \le \frac{B\sqrt{N_h} + B^2/(4h)}{\sqrt m}, \qquad
+        \sup_{W, V}|f(x; V) - f(x; W) - \langle\nabla f(x; W), V - W\rangle| \le \frac{2B\sqrt{N_h} + 9B^2/(4h)}{\sqrt m}.
+
+    Parameters
+    ----------
+    B : array_like
+        Radius :math:`\ge 0`.
+    m : array_like
+        Width(s) :math:`\ge 1`.
+    count : array_like
+        :math:`N_h`, integers in :math:`[0, m]`.
+    h : array_like
+        Threshold(s) :math:`> 0`.
+    inequality : {"taylor", "linearization"}
+    tail : float
+        Factor on the second term, :math:`B^2/(4h)` or :math:`9B^2/(4h)`: 1 for the bound (a value
+        below 1 states a false, sharper count).
+    """
+    B_, m_ = _nonneg("B", B), _width(m)
+    n_ = _nonneg("count", count)
+    h_ = v.array("h", h)
+    if np.any(h_ <= 0):
+        raise ValueError(f"h={h!r}: expected thresholds > 0")
+    if np.any(n_ != np.round(n_)) or np.any(n_ > m_):
+        raise ValueError(f"count={count!r}: expected integers between 0 and m")
+    _same(("B", "m", "count", "h"), B_, m_, n_, h_)
+    factors = {"taylor": (1.0, 0.25), "linearization": (2.0, 2.25)}.get(inequality)
+    if factors is None:
+        raise ValueError(f"inequality={inequality!r}: expected 'taylor' or 'linearization'")
+    t = v.real("tail", tail, low=0.0)
+    return _out((factors[0] * B_ * np.sqrt(n_) + t * factors[1] * B_ * (B_ / h_)) / np.sqrt(m_))
+
+
+def lemma7_taylor_proved(B: ArrayLike, m: ArrayLike, delta: float) -> Array | float:
+    r"""Lemma 7, first inequality, with the constants of the book's proof.
+
+    With probability at least :math:`1 - \delta` over :math:`W_0`, for all :math:`W` in the ball,
+
+    .. math:: |f(x; W) - \tilde f(x; W)| \le \frac54\rho^{1/3}\frac{B^{4/3}}{m^{1/6}} + \Big(\frac{\log(1/\delta)}{2}\Big)^{1/4}\frac{B}{m^{1/4}},
+
+    :math:`\rho = \sqrt{2/\pi}`: sharper than the lecture's bound in both terms.
+    """
+    B_, m_ = _nonneg("B", B), _width(m)
+    _same(("B", "m"), B_, m_)
+    d = v.probability("delta", delta)
+    with np.errstate(over="ignore"):
+        return _out(LEMMA7_TAYLOR_CONSTANT * (B_ * np.cbrt(B_)) / np.sqrt(np.cbrt(m_))
+                    + (-np.log(d) / 2.0) ** 0.25 * B_ / np.sqrt(np.sqrt(m_)))
+
+
+def lemma7_linearization_proved(B: ArrayLike, m: ArrayLike, delta: float) -> Array | float:
+    r"""Lemma 7, second inequality, with the constants of the book's proof.
+
+    .. math:: \le \frac{17}{4}\rho^{1/3}\frac{B^{4/3}}{m^{1/6}} + 2^{3/4}\log(1/\delta)^{1/4}\frac{B}{m^{1/4}},
+
+    on the same event as :func:`lemma7_taylor_proved`.
+    """
+    B_, m_ = _nonneg("B", B), _width(m)
+    _same(("B", "m"), B_, m_)
+    d = v.probability("delta", delta)
+    with np.errstate(over="ignore"):
+        return _out(LEMMA7_LINEARIZATION_CONSTANT * (B_ * np.cbrt(B_)) / np.sqrt(np.cbrt(m_))
+                    + 2.0 ** 0.75 * (-np.log(d)) ** 0.25 * B_ / np.sqrt(np.sqrt(m_)))
 
 
 def _spectral(sigma_min: float, sigma_max: float, R0: float) -> tuple[float, float, float]:

@@ -27,8 +27,9 @@ Every report can be re-evaluated on the same data against a deliberately false s
 made faster, the claimed law stretched, the attained worst case weakened.  Better still, a check can
 carry the false statement the text itself discusses (``false_statement=(description, values)``: the
 lecture's version of a bound, an average case in place of a worst case, a weaker adversary), and
-the registry can ask for exactly that statement to be rejected (amount :data:`STATED`).  :mod:`ntklib.registry` lists, for every verification in
-the book, the mutation that must make it fail.
+the registry can ask for exactly that statement to be rejected (amount
+:data:`~ntklib.checks.STATED`).  :mod:`ntklib.registry` lists, for every verification in the book,
+the mutation that must make it fail.
 """
 
 from __future__ import annotations
@@ -250,7 +251,7 @@ def _finish(report: CheckReport, false_statement: tuple[str, Any] | None = None)
 def _with_false_statement(report: CheckReport, false_statement: object) -> CheckReport:
     """Attach a stated false statement ``(description, values)``: values replace the side of the check
     named in :data:`_FALSE_KEYS` (the bound, the attained values, the reference, the exact values, the
-    claimed exponent) when the report is replayed by :func:`mutate` with amount :data:`STATED`."""
+    claimed exponent) when the report is replayed by :func:`mutate` with amount :data:`~ntklib.checks.STATED`."""
     if (not isinstance(false_statement, tuple) or len(false_statement) != 2
             or not isinstance(false_statement[0], str) or not false_statement[0].strip()):
         raise ValueError(f"false_statement={false_statement!r}: expected a pair (description, values) with a "
@@ -310,7 +311,7 @@ def check(
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
         ``bound`` (e.g. the lecture's version of the bound) on the same data; the registry's amount
-        :data:`STATED` makes the test suite require that this statement fails.
+        :data:`~ntklib.checks.STATED` makes the test suite require that this statement fails.
 
     Returns
     -------
@@ -352,9 +353,10 @@ def check_sharpness(
     *,
     statistic: str,
     settings: Mapping[str, ArrayLike] | None = None,
+    atol: ArrayLike = 0.0,
     false_statement: tuple[str, ArrayLike] | None = None,
 ) -> CheckReport:
-    r"""Check a claim of sharpness: ``attained >= floor * bound`` in every entry.
+    r"""Check a claim of sharpness: ``attained + atol >= floor * bound`` in every entry.
 
     ``attained`` is a value the supremum of the statement is known to reach: an exact maximizer's
     value, or an adversary's (a lower bound on the supremum).  A prose claim such as "the adversary
@@ -374,10 +376,13 @@ def check_sharpness(
         What was attained, and how.
     settings : mapping, optional
         Setting columns for the table.
+    atol : array_like
+        Rounding allowance on ``attained`` (default 0; a scalar or one per setting, >= 0): where the
+        attained value is computed as a difference, say why the allowance covers its rounding.
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
         ``attained`` (e.g. what a weaker adversary attains) on the same data; the registry's amount
-        :data:`STATED` makes the test suite require that this statement fails.
+        :data:`~ntklib.checks.STATED` makes the test suite require that this statement fails.
 
     Returns
     -------
@@ -396,21 +401,31 @@ def check_sharpness(
     v.same_shape(("attained", "floor"), att, fl)
     if np.any(fl <= 0) or np.any(fl > 1):
         raise ValueError(f"floor: expected claimed fractions in (0, 1], got range [{fl.min()!r}, {fl.max()!r}]")
+    tol = v.array("atol", atol)
+    if tol.ndim == 0:
+        tol = np.full(att.shape, float(tol))
+    v.same_shape(("attained", "atol"), att, tol)
+    if np.any(tol < 0):
+        raise ValueError(f"atol: expected allowances >= 0, got minimum {tol.min()!r}")
     cols = _settings(settings, att.shape)
-    return _finish(_sharpness(label, att.reshape(-1), bnd.reshape(-1), fl.reshape(-1), statistic, cols),
-                   false_statement)
+    return _finish(_sharpness(label, att.reshape(-1), bnd.reshape(-1), fl.reshape(-1), tol.reshape(-1), statistic,
+                              cols), false_statement)
 
 
-def _sharpness(label: str, a: np.ndarray, b: np.ndarray, fl: np.ndarray, statistic: str, cols: dict) -> CheckReport:
-    frac = a / b
+def _sharpness(
+    label: str, a: np.ndarray, b: np.ndarray, fl: np.ndarray, tol: np.ndarray, statistic: str, cols: dict
+) -> CheckReport:
+    frac = (a + tol) / b
     ratio = _ratio(fl, frac)
     worst = int(np.argmax(ratio))
+    note = "the attained worst case must reach at least the claimed fraction of the bound"
+    if np.any(tol > 0):
+        note += f"; rounding allowance up to {tol.max():.3g} added to the attained values"
     return CheckReport(
         label, "sharpness", statistic, (*cols, "attained", "bound", "attained/bound", "floor", "ratio"),
-        _rows(cols, a, b, frac, fl, ratio), float(ratio.max()), bool(np.all(frac >= fl)), base_seed(),
-        "the attained worst case must reach at least the claimed fraction of the bound",
-        float(frac[worst]), float(fl[worst]), worst,
-        (_sharpness, dict(label=label, a=a, b=b, fl=fl, statistic=statistic, cols=cols)),
+        _rows(cols, a, b, a / b, fl, ratio), float(ratio.max()), bool(np.all(frac >= fl)), base_seed(),
+        note, float(frac[worst]), float(fl[worst]), worst,
+        (_sharpness, dict(label=label, a=a, b=b, fl=fl, tol=tol, statistic=statistic, cols=cols)),
     )
 
 
@@ -442,8 +457,8 @@ def check_identity(
         Setting columns for the table.
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``reference`` on the same data; the registry's amount :data:`STATED` makes the test suite
-        require that this statement fails.
+        ``reference`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes
+        the test suite require that this statement fails.
 
     Returns
     -------
@@ -503,8 +518,8 @@ def check_agreement(
         :math:`\varepsilon \in (0, 1)`.
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``exact`` on the same data; the registry's amount :data:`STATED` makes the test suite
-        require that this statement fails.
+        ``exact`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes the
+        test suite require that this statement fails.
 
     Returns
     -------
@@ -580,8 +595,8 @@ def check_failure_rate(
         Level of the upper bound, in (0, 1).
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``bound`` on the same data; the registry's amount :data:`STATED` makes the test suite
-        require that this statement fails.
+        ``bound`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes the
+        test suite require that this statement fails.
 
     Returns
     -------
@@ -652,8 +667,8 @@ def check_slope(
     mode : {"at_most", "equal", "below"}
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``exponent`` (a single number) on the same data; the registry's amount :data:`STATED` makes
-        the test suite require that this statement fails.
+        ``exponent`` (a single number) on the same data; the registry's amount
+        :data:`~ntklib.checks.STATED` makes the test suite require that this statement fails.
     """
     label = _text("label", label)
     statistic = _text("statistic", statistic)
@@ -678,6 +693,8 @@ def _rate(label: str, fit: SlopeFit, p: float, statistic: str, mode: str) -> Che
         ratio = 1.0 + max(0.0, fit.ci_low - p, p - fit.ci_high) / half
     rows = ((fit.slope, fit.ci_low, fit.ci_high, p, mode, ratio),)
     note = f"{100 * fit.confidence:.6g}% confidence interval over {fit.points} points"
+    if fit.replicates > 1:
+        note += f" and {fit.replicates} independent replicates (Student-t over the replicates' slopes)"
     return CheckReport(
         label, "rate", statistic, ("slope", "ci_low", "ci_high", "claimed", "mode", "ratio"), rows,
         float(ratio), bool(passed), base_seed(), note, float(fit.slope), p, 0,
@@ -777,7 +794,7 @@ def mutate(report: CheckReport, amount: float) -> CheckReport:
         A report made by one of the checkers in this process.
     amount : float or str
         The size of the mutation; its meaning depends on ``report.kind`` (:data:`MUTATIONS`).  Or
-        :data:`STATED`: the false statement the check carries (``false_statement=``).
+        :data:`~ntklib.checks.STATED`: the false statement the check carries (``false_statement=``).
 
     Returns
     -------

@@ -10,7 +10,7 @@ from scipy import stats as _st
 
 from . import _validate as v
 
-__all__ = ["clopper_pearson_upper", "clopper_pearson_lower", "SlopeFit", "fit_loglog", "mean_ci"]
+__all__ = ["clopper_pearson_upper", "clopper_pearson_lower", "SlopeFit", "fit_loglog", "fit_loglog_replicates", "mean_ci"]
 
 
 def _counts(failures: object, trials: object) -> tuple[int, int]:
@@ -66,6 +66,9 @@ class SlopeFit:
         Two-sided Student-t interval for :math:`b` at level ``confidence``.
     confidence : float
     points : int
+        Number of :math:`x` values of each fit.
+    replicates : int
+        Number of independent fits averaged (:func:`fit_loglog_replicates`); 1 for a single fit.
     """
 
     slope: float
@@ -75,6 +78,7 @@ class SlopeFit:
     ci_high: float
     confidence: float
     points: int
+    replicates: int = 1
 
     def predict(self, x: ArrayLike) -> np.ndarray:
         """:math:`e^{a} x^{b}` at ``x``."""
@@ -83,7 +87,8 @@ class SlopeFit:
 
     def __str__(self) -> str:
         pct = f"{100 * self.confidence:.6g}"
-        return f"slope {self.slope:.3f} ({pct}% CI [{self.ci_low:.3f}, {self.ci_high:.3f}], {self.points} points)"
+        over = f"{self.points} points" + (f", {self.replicates} replicates" if self.replicates > 1 else "")
+        return f"slope {self.slope:.3f} ({pct}% CI [{self.ci_low:.3f}, {self.ci_high:.3f}], {over})"
 
 
 def fit_loglog(
@@ -140,6 +145,44 @@ def fit_loglog(
         se = float(1.0 / np.sqrt(sxx))
         q = float(_st.norm.ppf(0.5 + c / 2.0))
     return SlopeFit(b, a, se, b - q * se, b + q * se, c, int(xv.shape[0]))
+
+
+def fit_loglog_replicates(x: ArrayLike, Y: ArrayLike, confidence: float = 0.95) -> SlopeFit:
+    r"""Mean of independent log–log slopes, with a Student-t interval over the replicates.
+
+    Each row of ``Y`` is an independent replicate (a fresh draw of everything random) measured at the
+    same ``x``; each is fitted by ordinary least squares (:func:`fit_loglog`), and the slopes
+    :math:`b_1, \dots, b_R` are treated as i.i.d.: the interval is
+    :math:`\bar b \pm t_{(1+c)/2,\,R-1}\,s_b/\sqrt R`.  Unlike the residual-based interval of one fit, it
+    measures the actual variability of the slope from draw to draw, including errors that are
+    correlated across the points of one replicate.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        Positive values, at least two distinct, :math:`N \ge 3`.
+    Y : array_like, shape (R, N)
+        Positive values, :math:`R \ge 2` replicates.
+    confidence : float
+        Level of the two-sided interval, in (0, 1).
+
+    Returns
+    -------
+    SlopeFit
+        ``slope`` and ``intercept`` are the means over replicates, ``stderr`` is :math:`s_b/\sqrt R`.
+    """
+    xv = v.vector("x", x, min_length=3)
+    Yv = v.matrix("Y", Y)
+    if Yv.shape[1] != xv.shape[0] or Yv.shape[0] < 2:
+        raise ValueError(f"Y has shape {Yv.shape}: expected (R, {xv.shape[0]}) with R >= 2 replicates")
+    c = v.probability("confidence", confidence)
+    fits = [fit_loglog(xv, row) for row in Yv]
+    slopes = np.array([f.slope for f in fits])
+    se = float(slopes.std(ddof=1) / np.sqrt(slopes.size))
+    q = float(_st.t.ppf(0.5 + c / 2.0, slopes.size - 1))
+    b = float(slopes.mean())
+    return SlopeFit(b, float(np.mean([f.intercept for f in fits])), se, b - q * se, b + q * se, c, int(xv.shape[0]),
+                    int(slopes.size))
 
 
 def mean_ci(samples: ArrayLike, confidence: float = 0.99) -> tuple[float, float, float]:

@@ -56,3 +56,27 @@ def test_theorem12_values() -> None:
 def test_bounds_refuse_bad_input(call, name: str) -> None:
     with pytest.raises(ValueError, match=name.replace("(", r"\(")):
         call()
+
+
+def test_lemma7_proved_constants_and_counting() -> None:
+    rho = np.sqrt(2 / np.pi)
+    assert bounds.LEMMA7_TAYLOR_CONSTANT == pytest.approx(1.25 * rho ** (1 / 3))
+    assert bounds.LEMMA7_LINEARIZATION_CONSTANT == pytest.approx(4.25 * rho ** (1 / 3))
+    # the proved bounds imply the lecture's, for every width, radius and delta
+    for m in (1, 10, 10**4, 10**8):
+        for B in (1e-3, 0.5, 3.0):
+            for delta in (1e-9, 0.05, 0.99):
+                assert bounds.lemma7_taylor_proved(B, m, delta) <= bounds.lemma7_taylor(B, m, delta)
+                assert bounds.lemma7_linearization_proved(B, m, delta) <= bounds.lemma7_linearization(B, m, delta)
+    # at the proof's r with N_r at its mean rho m r, the count is the proved constant's term
+    B, m = 1.3, 10**6
+    r = bounds.lemma7_threshold(B, m)
+    assert r == pytest.approx(B ** (2 / 3) * (rho * m) ** (-1 / 3))
+    assert bounds.lemma7_counting(B, m, round(rho * m * r), r) == pytest.approx(
+        bounds.LEMMA7_TAYLOR_CONSTANT * B ** (4 / 3) * m ** (-1 / 6), rel=1e-3)
+    assert bounds.lemma7_counting(B, m, round(rho * m * r), r, "linearization") == pytest.approx(
+        bounds.LEMMA7_LINEARIZATION_CONSTANT * B ** (4 / 3) * m ** (-1 / 6), rel=1e-3)
+    with pytest.raises(ValueError, match="count"):
+        bounds.lemma7_counting(1.0, 10, 11, 0.1)
+    with pytest.raises(ValueError, match="inequality"):
+        bounds.lemma7_counting(1.0, 10, 3, 0.1, "third")

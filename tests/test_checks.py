@@ -213,6 +213,10 @@ def test_check_sharpness_true_and_false() -> None:
                                statistic="adversary", settings={"where": np.array(["peak", "off peak"])})
     # a floor per setting
     assert ntklib.check_sharpness("s", np.array([0.9, 0.5]), np.ones(2), np.array([0.9, 0.5]), statistic="s").passed
+    # a rounding allowance on the attained values: 0.9 - 1e-12 reaches 0.9 with atol 1e-12, not without
+    assert ntklib.check_sharpness("s", np.array([0.9 - 1e-12]), np.ones(1), 0.9, statistic="s", atol=1e-12).passed
+    with pytest.raises(AssertionError):
+        ntklib.check_sharpness("s", np.array([0.9 - 1e-12]), np.ones(1), 0.9, statistic="s")
 
 
 def test_check_sharpness_validation() -> None:
@@ -224,6 +228,8 @@ def test_check_sharpness_validation() -> None:
         ntklib.check_sharpness("s", np.ones(1), np.zeros(1), 0.5, statistic="s")
     with pytest.raises(ValueError, match="shapes differ"):
         ntklib.check_sharpness("s", np.ones(2), np.ones(2), np.ones(3) / 2, statistic="s")
+    with pytest.raises(ValueError, match="atol"):
+        ntklib.check_sharpness("s", np.ones(1), np.ones(1), 0.5, statistic="s", atol=-1.0)
 
 
 # --- mutations ------------------------------------------------------------------------------------

@@ -62,13 +62,14 @@ def test_records_follow_the_document_being_read(tmp_path, monkeypatch) -> None:
 
 def test_dashboard_rows_follow_the_records_and_the_registry() -> None:
     chapters = {"chapters/02-taylor": [_record("lem-smooth", "bound")],
-                "chapters/01-setup": [_record("sec-lazy", "rate", passed=False)]}
+                "chapters/01-setup": [_record("prop-init-variance", "rate", passed=False)]}
     rows = sphinxext.dashboard_rows(chapters, ["chapters/01-setup", "chapters/02-taylor"])
-    assert [r[:3] for r in rows] == [("chapters/01-setup", "sec-lazy", "rate: s"), ("chapters/02-taylor", "lem-smooth", "bound: s")]
+    assert [r[:3] for r in rows] == [("chapters/01-setup", "prop-init-variance", "rate: s"),
+                                     ("chapters/02-taylor", "lem-smooth", "bound: s")]
     assert rows[0][6] == "FAIL" and rows[1][6] == "pass"
     assert rows[0][3:5] == ("slope -0.5, interval [-0.6, -0.4]", "interval contains -0.5")
     assert rows[1][3:5] == ("0.5", "≤ 1")
-    assert rows[1][-1] == "bound × 0.9" and rows[0][-1] == "exponent − 0.5"
+    assert rows[1][-1] == "bound × 0.99" and rows[0][-1] == "exponent − 0.5"
     assert len(rows[0]) == len(sphinxext.COLUMNS)
     changed = {k: [dict(r, measured=0.6) for r in v] for k, v in chapters.items()}
     assert sphinxext.dashboard_rows(changed) != sphinxext.dashboard_rows(chapters)   # numbers change the table

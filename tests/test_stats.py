@@ -81,3 +81,17 @@ def test_mean_ci() -> None:
 def test_stats_refuse_bad_input(call, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_fit_loglog_replicates_uses_the_spread_between_replicates() -> None:
+    g = ntklib.rng("replicates")
+    x = np.array([1.0, 10.0, 100.0, 1000.0])
+    slopes = -0.5 + 0.01 * g.standard_normal(20)
+    Y = np.exp(0.3 + slopes[:, None] * np.log(x)[None, :])
+    fit = ntklib.fit_loglog_replicates(x, Y, confidence=0.99)
+    assert fit.slope == pytest.approx(slopes.mean()) and fit.replicates == 20 and fit.points == 4
+    half = stats.t.ppf(0.995, 19) * slopes.std(ddof=1) / np.sqrt(20)
+    assert fit.ci_high - fit.ci_low == pytest.approx(2 * half)
+    assert "20 replicates" in str(fit)
+    with pytest.raises(ValueError, match="replicates"):
+        ntklib.fit_loglog_replicates(x, Y[:1])
