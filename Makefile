@@ -31,8 +31,10 @@ $(STAMP): pyproject.toml
 	MPLBACKEND=Agg $(BIN)/python -c "import matplotlib.pyplot"
 	touch $@
 
+# The build imports this checkout's ntklib, whichever checkout the environment's editable install
+# points at (ntklib.sphinxext refuses to build with another).
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -n -W --keep-going
+	PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)) $(BIN)/jupyter-book build . -n -W --keep-going
 
 # The site test reads _build/html, so the book is (re)built first; an unchanged rebuild takes seconds.
 test: book
