@@ -618,3 +618,38 @@ def test_smooth_adversary_value_is_accurate_and_below_lemma5_at_tiny_radii(name:
         # so the sum keeps that relative accuracy: 1e-13 leaves room for 200 terms.
         assert rel_err(adv.value, ref) <= 1e-13, (B, rel_err(adv.value, ref))
         assert adv.value <= bounds.lemma5(L, B, m) * (1 + 1e-12)
+
+
+def test_relu_limit_kernels_near_antipodal_pairs_to_a_few_ulps() -> None:
+    """The promise of ntk_limit's docstring, near antipodal pairs: relative error below 16 ulps times
+    1 + kappa_G (the inner product's condition number), and below 16 ulps for the NNGP, where the
+    half-angle formula on rounded unit vectors alone errs by about eps / (pi - theta)."""
+    g = np.random.default_rng(17)
+    worst = [0.0, 0.0]
+    cases = [(np.array([1.0, 0.0]), np.array([-1.0, 1e-9]))]
+    for _ in range(120):
+        d = int(g.choice([2, 3, 5, 10, 30]))
+        x = g.standard_normal(d) * 10.0 ** g.uniform(-150, 150)
+        cases.append((x, -x * g.uniform(0.5, 2.0) + 10.0 ** -g.uniform(0.3, 16) * np.abs(x).max() * g.standard_normal(d)))
+    x = g.standard_normal(4)
+    cases.append((x, -x + 1e-9 * np.eye(4)[0]))                                  # the example in the docstring
+    for x, xp in cases:
+        geo = geometry(x, xp)
+        if geo["delta"] == 0:
+            continue
+        k = ntklib.ntk_limit(x[None], xp[None], activation="relu")[0, 0]
+        kappa = ntklib.relu_nngp(x[None], xp[None])[0, 0]
+        k_ref = geo["G"] * geo["delta"] / (2 * mp.pi)
+        h = mp.sin(geo["delta"]) - geo["delta"] * mp.cos(geo["delta"])
+        kappa_ref = geo["na"] * geo["nb"] / (2 * mp.pi) * h
+        worst[0] = max(worst[0], rel_err(k, k_ref) / (EPS * (1 + float(geo["k_G"]))))
+        worst[1] = max(worst[1], rel_err(kappa, kappa_ref) / EPS)
+    assert worst[0] <= 16 and worst[1] <= 16, worst
+
+
+def test_antipodal_refinement_is_used_only_below_its_threshold() -> None:
+    U = np.array([[1.0, 0.0], [0.0, 1.0]])
+    delta = np.array([[kernels.ANTIPODAL, 0.1], [3.0, 1e-9]])
+    out = kernels._antipodal(U, U, delta)
+    assert out[0, 0] == kernels.ANTIPODAL and out[1, 0] == 3.0            # at or above: unchanged
+    assert out[0, 1] == pytest.approx(np.pi / 2) and out[1, 1] == np.pi   # below: recomputed (pi - angle(u, -u'))
