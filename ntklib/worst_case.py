@@ -58,6 +58,9 @@ __all__ = [
 
 _RHO = float(np.sqrt(2.0 / np.pi))   # density of |N(0,1)| at 0
 
+UNIT_TOLERANCE = 1e-12
+r"""How far from 1 the norm of the input given to :meth:`Adversary.weights` may be (rounding only)."""
+
 ASYMPTOTIC_TAYLOR = 0.75 * (_RHO / 4.0) ** (1.0 / 3.0)
 r""":math:`\lim m^{1/6}\sup|f - \tilde f| / B^{4/3} = \frac34(\rho/4)^{1/3} \approx 0.438`, :math:`\rho = \sqrt{2/\pi}`."""
 
@@ -96,6 +99,15 @@ def smallest_abs_normals(n: int, k: int, rng: np.random.Generator) -> Array:
     return np.sqrt(2.0) * special.erfinv(S / total)
 
 
+def _representable(value: float, names: str) -> float:
+    r"""``value``, or a ValueError naming ``names`` if it is not finite: a supremum of order
+    :math:`B\sqrt m` beyond the float range (``B`` near the float maximum)."""
+    if not np.isfinite(value):
+        raise ValueError(f"{names}: the worst case, of order B sqrt(m), exceeds the float range (about 1.8e308); "
+                         f"expected B sqrt(m) below it")
+    return value
+
+
 def taylor_sup(c: ArrayLike, B: float) -> tuple[float, int]:
     r""":math:`\max_{k \ge 0} (B\sqrt k - \sum_{i \le k} c_{(i)})` for sorted costs :math:`c`, and the maximizing :math:`k`.
 
@@ -112,6 +124,11 @@ def taylor_sup(c: ArrayLike, B: float) -> tuple[float, int]:
     Returns
     -------
     (value, k) : (float, int)
+
+    Raises
+    ------
+    ValueError
+        If :math:`B\sqrt K` exceeds the float range.
     """
     c = v.vector("c", c, min_length=0) if np.size(c) else np.zeros(0)
     B = v.real("B", B, low=0.0)
@@ -120,8 +137,9 @@ def taylor_sup(c: ArrayLike, B: float) -> tuple[float, int]:
     if c.size == 0:
         return 0.0, 0
     ks = np.arange(1, c.size + 1)
-    with np.errstate(over="ignore"):        # B sqrt(k) beyond 1.8e308 (B near the float maximum): inf
+    with np.errstate(over="ignore", invalid="ignore"):
         values = B * np.sqrt(ks) - np.cumsum(c)
+        _representable(B * np.sqrt(c.size), "B")
     i = int(np.argmax(values))
     return (float(values[i]), i + 1) if values[i] > 0 else (0.0, 0)
 
@@ -149,13 +167,23 @@ class Adversary:
     t_ref: Array | None = None
 
     def weights(self, W0: ArrayLike, x: ArrayLike) -> tuple[Array, Array | None]:
-        r"""The perturbed weights :math:`W_0 + t\,x^\top` (and :math:`W_0 + t_{\rm ref}\,x^\top`) for a unit :math:`x`."""
+        r"""The perturbed weights :math:`W_0 + t\,x^\top` (and :math:`W_0 + t_{\rm ref}\,x^\top`) for a unit :math:`x`.
+
+        Raises a ValueError if :math:`|\|x\| - 1|` exceeds :data:`UNIT_TOLERANCE` (the movement
+        was computed for the pre-activations at a unit input) or the weights overflow."""
         W0 = v.matrix("W0", W0)
         if W0.shape[0] != self.t.size:           # would broadcast into a numpy error naming nothing
             raise ValueError(f"W0 has {W0.shape[0]} rows: expected m={self.t.size} (one per unit of t)")
         x = v.vector("x", x, length=W0.shape[1], of="W0")
-        W = W0 + np.outer(self.t, x)
-        return W, (None if self.t_ref is None else W0 + np.outer(self.t_ref, x))
+        norm = float(np.linalg.norm(x))
+        if not abs(norm - 1.0) <= UNIT_TOLERANCE:       # the movement t was computed for a unit x
+            raise ValueError(f"x: expected a unit vector (|x| = 1 within {UNIT_TOLERANCE:g}), got |x| = {norm!r}")
+        with np.errstate(over="ignore"):
+            W = W0 + np.outer(self.t, x)
+            V = None if self.t_ref is None else W0 + np.outer(self.t_ref, x)
+        if not (np.all(np.isfinite(W)) and (V is None or np.all(np.isfinite(V)))):
+            raise ValueError("W0: the perturbed weights exceed the float range (about 1.8e308)")
+        return W, V
 
 
 def _sign_classes(z: Array, a: Array) -> list[tuple[NDArray[np.int64], Array]]:
@@ -209,13 +237,19 @@ def _linearization_value(c: Array, B: float) -> tuple[float, int, int]:
     """Best (value, k_A, k) for one sign class with sorted costs c (see module docstring)."""
     if c.size == 0:
         return 0.0, 0, 0
-    k_A = int(np.searchsorted(np.cumsum(c**2), B * B, side="right"))   # flips W can afford
+    # flips W can afford: sum of c_i^2 <= B^2, compared after scaling c and B by one power of two (exact)
+    # so that neither the squares nor their sum overflow
+    _, e = np.frexp(max(B, float(c[-1])))
+    cs, Bs = np.ldexp(c, -e), np.ldexp(B, -e)
+    k_A = int(np.searchsorted(np.cumsum(cs * cs), Bs * Bs, side="right"))
     rest = c[k_A:]
     ks = np.arange(0, rest.size + 1)
-    with np.errstate(over="ignore"):        # as in taylor_sup: inf only for B near the float maximum
+    with np.errstate(over="ignore", invalid="ignore"):
         values = B * np.sqrt(k_A + ks) - np.concatenate([[0.0], np.cumsum(rest)])
+        value = float(np.max(values) + np.sum(c[:k_A]))
+    _representable(value, "B")                   # NaN or inf when B sqrt(k) overflows
     j = int(np.argmax(values))
-    return float(values[j] + np.sum(c[:k_A])), k_A, k_A + j
+    return value, k_A, k_A + j
 
 
 def linearization_adversary(z: ArrayLike, a: ArrayLike, B: float) -> Adversary:
@@ -344,11 +378,12 @@ def smooth_adversary(
         def value(k: int) -> tuple[float, Array]:
             u = order[:k]
             step = B / np.sqrt(k)
-            plus = s * a[u] * _remainder(act, z[u], np.full(k, step))
-            minus = s * a[u] * _remainder(act, z[u], np.full(k, -step))
-            signs = np.where(plus >= minus, 1.0, -1.0)
-            with np.errstate(over="ignore"):    # inf only for B near the float maximum
-                return float(np.sum(np.maximum(plus, minus))), signs * step
+            with np.errstate(over="ignore", invalid="ignore"):
+                plus = s * a[u] * _remainder(act, z[u], np.full(k, step))
+                minus = s * a[u] * _remainder(act, z[u], np.full(k, -step))
+                signs = np.where(plus >= minus, 1.0, -1.0)
+                total = float(np.sum(np.maximum(plus, minus)))
+            return _representable(total, "z, B"), signs * step
 
         ks = sorted({min(order.size, 2**i) for i in range(int(np.log2(order.size)) + 2)})
         vals = [value(k)[0] for k in ks]

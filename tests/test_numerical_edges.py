@@ -592,7 +592,7 @@ def test_taylor_worst_case_against_brute_force(seed: int) -> None:
 
 
 EXTREME_B = [0.0, 5e-324, 1e-300, 1e-150, 1e-8, 1.0, 1e8, 1e150, 1e300, HUGE]
-# At B = HUGE the values B sqrt(k) overflow: inf (no warning, no NaN); at B <= 1e300 all are finite.
+# At B = HUGE the values B sqrt(k) overflow: a ValueError naming B; at B <= 1e300 all are finite.
 
 
 def test_worst_cases_never_nan_at_extreme_radii() -> None:
@@ -600,12 +600,17 @@ def test_worst_cases_never_nan_at_extreme_radii() -> None:
     m = 40
     z, a = g.standard_normal(m), np.where(g.random(m) < 0.5, -1.0, 1.0)
     for B in EXTREME_B:
-        values = [wc.taylor_worst_case(z, a, B).value, wc.linearization_adversary(z, a, B).value]
-        values += [wc.smooth_adversary(z, a, B, name).value for name in ("tanh", "sigmoid", "softplus", "erf", "identity")]
-        first, second = wc.sampled_worst_cases(m, B, 3, ntklib.rng("edges-sampled"))
-        values += list(first) + list(second)
-        assert not np.any(np.isnan(values)) and np.all(np.asarray(values) >= 0), B
-        assert B == HUGE or np.all(np.isfinite(values)), B
+        calls = [lambda: wc.taylor_worst_case(z, a, B).value, lambda: wc.linearization_adversary(z, a, B).value]
+        calls += [lambda name=name: wc.smooth_adversary(z, a, B, name).value
+                  for name in ("tanh", "sigmoid", "softplus", "erf", "identity")]
+        calls += [lambda: list(np.concatenate(wc.sampled_worst_cases(m, B, 3, ntklib.rng("edges-sampled"))))]
+        if B == HUGE:                                     # B sqrt(m) overflows: refused, never inf or NaN
+            for call in calls[:3] + calls[-1:]:
+                with pytest.raises(ValueError, match="B: the worst case"):
+                    call()
+            continue
+        values = np.hstack([call() for call in calls])
+        assert np.all(np.isfinite(values)) and np.all(values >= 0), B
         if B == 0.0:
             assert np.all(np.asarray(values) == 0.0)
         assert wc.taylor_sup(np.sort(np.abs(z)), B)[0] >= 0

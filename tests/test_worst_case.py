@@ -118,3 +118,51 @@ def test_worst_case_validation(rng) -> None:
         wc.smooth_adversary(np.ones(3), np.ones(2), 1.0, "tanh")
     with pytest.raises(ValueError, match="rng="):
         wc.sampled_worst_cases(10, 1.0, 2, None)  # type: ignore[arg-type]
+
+
+# --- symmetries: a weaker adversary breaks them ------------------------------------------------------
+#
+# The suprema are invariant under a -> -a (|f - f~| does not see the sign of the output) and, as the
+# remainders only see |z| (ReLU) or sigma is odd up to a constant or a linear term (tanh, erf, sigmoid:
+# sigma'' odd; softplus: sigma'' even), under z -> -z with t -> -t.  A structured adversary that tries
+# only one output sign, or moves every unit in one direction instead of choosing per unit, loses the
+# invariance: these tests catch it without comparing with any chapter.
+
+def _symmetry_data(rng, m=300):
+    z = rng.standard_normal(m)
+    a = np.where(rng.random(m) < 0.5, -1.0, 1.0)
+    return z, a
+
+
+@pytest.mark.parametrize("B", [0.3, 2.0])
+def test_relu_worst_cases_are_invariant_under_sign_flips(rng, B: float) -> None:
+    z, a = _symmetry_data(rng)
+    for fn in (wc.taylor_worst_case, wc.linearization_adversary):
+        value = fn(z, a, B).value
+        assert value > 0
+        for zz, aa in [(z, -a), (-z, a), (-z, -a)]:
+            assert fn(zz, aa, B).value == pytest.approx(value, rel=1e-13), (fn.__name__, B)
+    # one output class only: the worst case over a is attained in the other class
+    plus = a > 0
+    assert wc.taylor_worst_case(z[plus], a[plus], B).value * np.sqrt(plus.sum()) <= (
+        wc.taylor_worst_case(z, a, B).value * np.sqrt(z.size) * (1 + 1e-13))
+
+
+@pytest.mark.parametrize("name", ["tanh", "erf", "sigmoid", "softplus"])
+@pytest.mark.parametrize("B", [0.5, 3.0])
+def test_smooth_adversary_is_invariant_under_sign_flips(rng, name: str, B: float) -> None:
+    z, a = _symmetry_data(rng)
+    value = wc.smooth_adversary(z, a, B, name).value
+    assert value > 0
+    for zz, aa in [(z, -a), (-z, a), (-z, -a)]:
+        assert wc.smooth_adversary(zz, aa, B, name).value == pytest.approx(value, rel=1e-12), (name, B)
+
+
+def test_adversary_weights_need_a_unit_input(rng) -> None:
+    net, W0, x, z = _relu_net(rng, 20)
+    adv = wc.taylor_worst_case(z, net.a, 1.0)
+    W, _ = adv.weights(W0, x)
+    assert np.linalg.norm(W - W0) == pytest.approx(1.0, rel=1e-12)
+    for bad in (2 * x, x * (1 + 1e-9), np.zeros_like(x)):
+        with pytest.raises(ValueError, match=r"x: expected a unit vector"):
+            adv.weights(W0, bad)
