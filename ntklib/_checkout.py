@@ -40,7 +40,7 @@ def assert_checkout(root: str | os.PathLike[str] | None = None) -> Path:
     TypeError
         If ``root`` is neither a string nor a path.
     ValueError
-        If ``root`` is empty, or omitted while ``NTKLIB_EXPECTED_ROOT`` is unset.
+        If ``root`` is empty or not a directory, or omitted while ``NTKLIB_EXPECTED_ROOT`` is unset.
     """
     if root is None:
         root = os.environ.get(EXPECTED_ROOT_ENV) or None
@@ -51,6 +51,8 @@ def assert_checkout(root: str | os.PathLike[str] | None = None) -> Path:
     if not os.fspath(root):
         raise ValueError("root='': expected the checkout's root directory")
     expected = Path(root).resolve()
+    if not expected.is_dir():
+        raise ValueError(f"root={os.fspath(root)!r}: no such directory; expected the checkout's root directory")
     if not PACKAGE_DIR.is_relative_to(expected):
         raise ImportError(
             f"ntklib is imported from {PACKAGE_DIR}, not from the checkout under test {expected} "

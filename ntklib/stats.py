@@ -149,7 +149,8 @@ def fit_loglog(
         # weights (sd 2^-e)^-2 for the power of two 2^e of the smallest sd: sd^-2 itself overflows for
         # sd < 1e-154; the exact power-of-two scaling changes no rounding of the fit, only se (below)
         _, e = np.frexp(sd.min())
-        w = np.ldexp(sd, -e) ** -2.0
+        with np.errstate(over="ignore"):             # sd beyond 1e154 sd.min(): weight 0
+            w = np.ldexp(sd, -e) ** -2.0
     mx = float(np.sum(w * lx) / np.sum(w))
     my = float(np.sum(w * ly) / np.sum(w))
     sxx = float(np.sum(w * (lx - mx) ** 2))
@@ -163,8 +164,12 @@ def fit_loglog(
         se = float(np.sqrt(np.sum(resid**2) / dof / sxx))
         q = float(_st.t.ppf(0.5 + c / 2.0, dof))
     else:
-        se = float(np.ldexp(1.0 / np.sqrt(sxx), e))       # the weights were scaled by 2^(-2e)
+        with np.errstate(over="ignore"):
+            se = float(np.ldexp(1.0 / np.sqrt(sxx), e))       # the weights were scaled by 2^(-2e)
         q = float(_st.norm.ppf(0.5 + c / 2.0))
+    if not np.isfinite(b - q * se) or not np.isfinite(b + q * se):
+        raise ValueError(f"{'y' if log_sd is None else 'log_sd'}: the slope's confidence interval exceeds the "
+                         f"float range (standard error {se:.3g}); expected smaller errors on the log scale")
     return SlopeFit(b, a, se, b - q * se, b + q * se, c, int(xv.shape[0]))
 
 

@@ -175,7 +175,8 @@ class Adversary:
         if W0.shape[0] != self.t.size:           # would broadcast into a numpy error naming nothing
             raise ValueError(f"W0 has {W0.shape[0]} rows: expected m={self.t.size} (one per unit of t)")
         x = v.vector("x", x, length=W0.shape[1], of="W0")
-        norm = float(np.linalg.norm(x))
+        with np.errstate(over="ignore"):
+            norm = float(np.linalg.norm(x))
         if not abs(norm - 1.0) <= UNIT_TOLERANCE:       # the movement t was computed for a unit x
             raise ValueError(f"x: expected a unit vector (|x| = 1 within {UNIT_TOLERANCE:g}), got |x| = {norm!r}")
         with np.errstate(over="ignore"):
