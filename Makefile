@@ -7,6 +7,7 @@
 #   make binder-check   the Binder environment, built fresh from binder/, opens and runs a chapter
 #   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
 #   make seeds N=20   every chapter under N seeds, each verification's pass/fail count
+#   make mutants  curated semantic mutants of ntklib against the unit tests and chapters (kill table)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -18,7 +19,7 @@ NPM_CACHE       := .cache/npm
 MATHJAX_VERSION := 3.2.2
 MATHJAX_STAMP   := $(NPM_CACHE)/node_modules/.mathjax-$(MATHJAX_VERSION)
 
-.PHONY: book test bench seeds install clean browser-deps binder-check
+.PHONY: book test bench seeds mutants install clean browser-deps binder-check
 
 install: $(STAMP)
 
@@ -58,6 +59,10 @@ bench: $(STAMP)
 N ?= 20
 seeds: $(STAMP)
 	$(BIN)/python tests/seed_sweep.py --seeds $(N)
+
+# Not part of `make test`: after changing ntklib or its tests (about 5-15 minutes on two cores).
+mutants: $(STAMP)
+	$(BIN)/python tests/mutants.py --jobs 2
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -185,7 +185,10 @@ def test_ntklib_refuses_another_checkout(tmp_path: Path) -> None:
                             text=True, timeout=120)
     assert result.returncode == 1 and "ImportError: ntklib is imported from" in result.stderr, result.stderr
     assert ntklib.assert_checkout(REPO) == REPO.resolve() / "ntklib"
-    with pytest.raises(ImportError, match="not from the checkout under test"):
-        ntklib.assert_checkout(tmp_path)
+    for elsewhere in (tmp_path, REPO / "tests"):           # another directory, or a sibling of ntklib
+        with pytest.raises(ImportError, match="not from the checkout under test"):
+            ntklib.assert_checkout(elsewhere)
+    with pytest.raises(ValueError, match="no such directory"):
+        ntklib.assert_checkout(tmp_path / "absent")
     with pytest.raises(TypeError, match="root=3"):
         ntklib.assert_checkout(3)

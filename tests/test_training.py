@@ -101,3 +101,11 @@ def test_diverging_training_raises_naming_the_step_size(rng) -> None:
         ntklib.train(net, X, y, W0, steps=3, lr=1e200)
     with pytest.raises(ValueError, match="X, y, W: the mean squared error is not finite"):
         ntklib.mse(net, X, y + 1e300, W0)
+
+
+def test_train_records_every_few_steps_and_the_last(rng) -> None:
+    net, W0, X, y = _problem(rng)
+    run = ntklib.train(net, X, y, W0, steps=7, lr=0.1, record_every=3)
+    assert run.steps.tolist() == [0, 3, 6, 7]
+    assert run.loss[-1] == pytest.approx(ntklib.mse(net, X, y, run.W), rel=1e-15)
+    assert run.displacement[-1] == pytest.approx(np.linalg.norm(run.W - W0), rel=1e-15)
