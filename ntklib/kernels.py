@@ -175,7 +175,7 @@ def ntk_gram(X: ArrayLike, Xp: ArrayLike | None = None, *, W: ArrayLike, activat
     ValueError
         If a kernel value exceeds the float range, or (activations other than the ReLU and the
         identity) the pre-activations could: :math:`\max_j\|w_j\|\max_i\|x_i\|_\infty\sqrt d >`
-        :data:`~ntklib.kernels.PREACTIVATION_LIMIT`.
+        ``ntklib.kernels.PREACTIVATION_LIMIT``.
     """
     X, Xp = _pair(X, Xp)
     W = v.matrix("W", W, cols=X.shape[1], of="X")

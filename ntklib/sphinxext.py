@@ -20,7 +20,7 @@ changes whenever their numbers change.
 *Checkout.*  The kernels that execute the chapters import the ntklib of the book being built: the
 extension refuses to run from another checkout's ntklib (an editable install made elsewhere) and
 puts the book's root first on the kernels' ``PYTHONPATH``, with ``NTKLIB_EXPECTED_ROOT`` set so
-that a chapter importing any other ntklib fails (:mod:`ntklib._checkout`).
+that a chapter importing any other ntklib fails (``ntklib._checkout``).
 
 Enable with ``sphinx: extra_extensions: [ntklib.sphinxext]`` in ``_config.yml``.
 """
@@ -317,7 +317,7 @@ def _build_finished(app: Any, exception: Exception | None) -> None:
 
 def pin_checkout(app: Any) -> None:
     """Require this ntklib to be the book's (under ``app.confdir``), and make every kernel started from
-    now on import it (see :func:`ntklib._checkout.checkout_environment`)."""
+    now on import it (``ntklib._checkout.checkout_environment``)."""
     try:
         assert_checkout(app.confdir)
     except ImportError as exc:

@@ -169,7 +169,7 @@ class Adversary:
     def weights(self, W0: ArrayLike, x: ArrayLike) -> tuple[Array, Array | None]:
         r"""The perturbed weights :math:`W_0 + t\,x^\top` (and :math:`W_0 + t_{\rm ref}\,x^\top`) for a unit :math:`x`.
 
-        Raises a ValueError if :math:`|\|x\| - 1|` exceeds :data:`UNIT_TOLERANCE` (the movement
+        Raises a ValueError if :math:`|\|x\| - 1|` exceeds ``UNIT_TOLERANCE`` = 1e-12 (the movement
         was computed for the pre-activations at a unit input) or the weights overflow."""
         W0 = v.matrix("W0", W0)
         if W0.shape[0] != self.t.size:           # would broadcast into a numpy error naming nothing
