@@ -250,8 +250,8 @@ SPECS: list[tuple[str, Callable[..., Any], dict[str, Any], dict[str, str]]] = [
     ("Adversary.weights", ADV.weights, dict(W0=W0, x=UNIT), dict(W0=A, x=A)),
     # checks
     ("check", ntklib.check, dict(label="b", empirical=ONES3, bound=2 * ONES3, statistic="s", settings={"m": ONES3},
-                                 atol=0.0),
-     dict(label=N, empirical=A, bound=A, statistic=N, settings=O, atol=S)),
+                                 atol=0.0, false_statement=("a bound too small", 0.5 * ONES3)),
+     dict(label=N, empirical=A, bound=A, statistic=N, settings=O, atol=S, false_statement=O)),
     ("check_sharpness", ntklib.check_sharpness, dict(label="s", attained=ONES3, bound=ONES3, floor=0.5, statistic="s"),
      dict(label=N, attained=A, bound=A, floor=S, statistic=N)),
     ("check_identity", ntklib.check_identity, dict(label="i", computed=ONES3, reference=ONES3, tol=ONES3, statistic="s"),
