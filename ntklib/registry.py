@@ -5,7 +5,7 @@ lists every such label with the chapter that verifies it and, for each kind of c
 that label, the *mutation amount*: the size of a deliberately false variant of the statement
 that the same data must reject (:data:`ntklib.checks.MUTATIONS` says what the amount means for
 each kind: a bound scaled down, a reference shifted, a rate made faster, a law stretched), or
-:data:`~ntklib.checks.STATED`: the false statement the check itself carries, the one the text
+``ntklib.checks.STATED`` (``"stated"``): the false statement the check itself carries, the one the text
 discusses (the lecture's version of a bound, an average case taken for a worst case, a weaker
 adversary).
 
@@ -41,7 +41,7 @@ class Verification:
         The document that verifies it, e.g. ``"chapters/02-taylor"``.
     mutations : mapping of str to float or str
         For each kind of check made under ``label``, the mutation amount, or
-        :data:`~ntklib.checks.STATED` for the false statement each such check carries.
+        ``ntklib.checks.STATED`` (``"stated"``) for the false statement each such check carries.
     """
 
     label: str
@@ -114,7 +114,7 @@ class MutationResult:
     label, kind : str
         The check.
     amount : float or str
-        The mutation amount from :data:`REGISTRY` (or :data:`~ntklib.checks.STATED`).
+        The mutation amount from :data:`REGISTRY` (or ``ntklib.checks.STATED`` (``"stated"``)).
     worst_ratio : float
         The check's worst ratio on the true statement.
     mutated_ratio : float
