@@ -276,8 +276,10 @@ def _pytest(copy: Path, args: list[str], timeout: float) -> tuple[int | None, st
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
            "-rfE", *args]
     proc = subprocess.Popen(cmd, cwd=copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True)      # its own process group: stopped by _kill_running
     RUNNING.add(proc)
+    if STOP.is_set():
+        _kill_running()
     try:
         out, _ = proc.communicate(timeout=timeout)
         return proc.returncode, out
@@ -286,6 +288,14 @@ def _pytest(copy: Path, args: list[str], timeout: float) -> tuple[int | None, st
         return None, proc.communicate()[0]
     finally:
         RUNNING.discard(proc)
+
+
+def _kill_running() -> None:
+    for proc in list(RUNNING):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _first_failure(log: str) -> str:
@@ -354,6 +364,9 @@ def main() -> int:
     uncovered = sorted(modules - {m.module for m in MUTANTS})
     files = _checkout_files(ROOT)
     start = time.perf_counter()
+    # Ctrl-C, and a plain kill (SIGTERM), stop the run cleanly; SIGINT also when inherited as ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="ntklib-mutants-") as tmp:
         copies: queue.Queue[Path] = queue.Queue()
         for j in range(max(1, args.jobs)):
@@ -362,22 +375,20 @@ def main() -> int:
             copies.put(dest)
         print(f"{len(chosen)} mutants, {args.jobs} at a time, each in a copy of {ROOT} under {tmp}", flush=True)
         outcomes: list[Outcome] = []
+        pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
+        futures = [pool.submit(run_mutant, m, copies, args.timeout) for m in chosen]
         try:
-            with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-                futures = [pool.submit(run_mutant, m, copies, args.timeout) for m in chosen]
-                for f in futures:
-                    o = f.result()
-                    outcomes.append(o)
-                    print(f"  {o.mutant.id:28s} {o.status:10s} {o.seconds:6.1f} s  {o.by}", flush=True)
+            for f in futures:
+                o = f.result()
+                outcomes.append(o)
+                print(f"  {o.mutant.id:28s} {o.status:10s} {o.seconds:6.1f} s  {o.by}", flush=True)
         except KeyboardInterrupt:
-            STOP.set()
-            for proc in list(RUNNING):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            print("\ninterrupted: running pytest processes stopped, copies removed; the checkout was never changed")
+            STOP.set()                            # queued mutants do not start; running ones are killed
+            _kill_running()
+            pool.shutdown(wait=True, cancel_futures=True)
+            print("\ninterrupted: pytest processes stopped, copies removed; the checkout was never changed")
             return 130
+        pool.shutdown()
     total = time.perf_counter() - start
     _table(outcomes)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("killed", "SURVIVED", "equivalent", "STALE", "ERROR")}
