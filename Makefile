@@ -7,6 +7,7 @@
 #   make binder-check   the Binder environment, built fresh from binder/, opens and runs a chapter
 #   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
 #   make seeds N=20   every chapter under N seeds, each verification's pass/fail count
+#   make mutants  curated semantic mutants of ntklib against the unit tests and chapters (kill table)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -18,7 +19,7 @@ NPM_CACHE       := .cache/npm
 MATHJAX_VERSION := 3.2.2
 MATHJAX_STAMP   := $(NPM_CACHE)/node_modules/.mathjax-$(MATHJAX_VERSION)
 
-.PHONY: book test bench seeds install clean browser-deps binder-check
+.PHONY: book test bench seeds mutants install clean browser-deps binder-check
 
 install: $(STAMP)
 
@@ -31,8 +32,10 @@ $(STAMP): pyproject.toml
 	MPLBACKEND=Agg $(BIN)/python -c "import matplotlib.pyplot"
 	touch $@
 
+# The build imports this checkout's ntklib, whichever checkout the environment's editable install
+# points at (ntklib.sphinxext refuses to build with another).
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -n -W --keep-going
+	PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)) $(BIN)/jupyter-book build . -n -W --keep-going
 
 # The site test reads _build/html, so the book is (re)built first; an unchanged rebuild takes seconds.
 test: book
@@ -56,6 +59,10 @@ bench: $(STAMP)
 N ?= 20
 seeds: $(STAMP)
 	$(BIN)/python tests/seed_sweep.py --seeds $(N)
+
+# Not part of `make test`: after changing ntklib or its tests (about 5-15 minutes on two cores).
+mutants: $(STAMP)
+	$(BIN)/python tests/mutants.py --jobs 2
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -271,7 +271,9 @@ def _with_false_statement(report: CheckReport, false_statement: object) -> Check
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
+    """num / den, with 0 / 0 = 0 and inf for a positive numerator over 0 (or a quotient beyond the float
+    range): an infinitely violated statement."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r = num / den
     r = np.where(den > 0, r, np.where(num <= 0, 0.0, np.inf))
     return r
@@ -333,7 +335,8 @@ def check(
 
 def _bound(label: str, e: np.ndarray, b: np.ndarray, statistic: str, cols: dict, tol: float) -> CheckReport:
     ratio = _ratio(e, b)
-    ok = e <= b + tol
+    with np.errstate(over="ignore"):
+        ok = e <= b + tol
     worst = int(np.argmax(np.where(ok, ratio, np.inf)))
     note = f"rounding allowance atol={tol:.3g}" if tol > 0 else ""
     return CheckReport(
@@ -407,6 +410,10 @@ def check_sharpness(
     v.same_shape(("attained", "atol"), att, tol)
     if np.any(tol < 0):
         raise ValueError(f"atol: expected allowances >= 0, got minimum {tol.min()!r}")
+    with np.errstate(over="ignore"):
+        if not np.all(np.isfinite(att / bnd)):
+            raise ValueError("attained, bound: attained/bound exceeds the float range; expected bounds not "
+                             "vanishingly small against the attained values")
     cols = _settings(settings, att.shape)
     return _finish(_sharpness(label, att.reshape(-1), bnd.reshape(-1), fl.reshape(-1), tol.reshape(-1), statistic,
                               cols), false_statement)
@@ -415,7 +422,8 @@ def check_sharpness(
 def _sharpness(
     label: str, a: np.ndarray, b: np.ndarray, fl: np.ndarray, tol: np.ndarray, statistic: str, cols: dict
 ) -> CheckReport:
-    frac = (a + tol) / b
+    with np.errstate(over="ignore", under="ignore"):
+        frac = (a + tol) / b
     ratio = _ratio(fl, frac)
     worst = int(np.argmax(ratio))
     note = "the attained worst case must reach at least the claimed fraction of the bound"
@@ -475,7 +483,8 @@ def check_identity(
 
 
 def _identity(label: str, c: np.ndarray, r: np.ndarray, t: np.ndarray, statistic: str, cols: dict) -> CheckReport:
-    diff = np.abs(c - r)
+    with np.errstate(over="ignore"):
+        diff = np.abs(c - r)
     ratio = _ratio(diff, t)
     worst = int(np.argmax(ratio))
     return CheckReport(
@@ -532,6 +541,13 @@ def check_agreement(
     if np.any(se <= 0):
         raise ValueError("stderr: expected strictly positive standard errors")
     eps = v.probability("false_failure", false_failure)
+    z = float(_st.norm.isf(eps / (2 * est.size)))
+    if not np.isfinite(z):
+        raise ValueError(f"false_failure={eps!r}: the Bonferroni quantile is not representable; expected "
+                         f"false_failure >= {2 * est.size * np.finfo(float).tiny:.3g}")
+    with np.errstate(over="ignore"):
+        if not np.all(np.isfinite(z * se)):
+            raise ValueError(f"stderr: z * stderr exceeds the float range (z = {z:.3g}); expected smaller standard errors")
     cols = _settings(settings, est.shape)
     return _finish(_agreement(label, est.reshape(-1), se.reshape(-1), ex.reshape(-1), statistic, cols, eps),
                    false_statement)
@@ -542,9 +558,10 @@ def _agreement(
 ) -> CheckReport:
     k = est.size
     z = float(_st.norm.isf(eps / (2 * k)))
-    err = np.abs(est - ex)
-    allow = z * se
-    ratio = err / allow
+    with np.errstate(over="ignore"):
+        err = np.abs(est - ex)
+        allow = z * se
+        ratio = err / allow
     worst = int(np.argmax(ratio))
     note = f"z = {z:.3f} (Bonferroni over {k}); false-failure probability <= {eps:.1e}"
     return CheckReport(
@@ -621,9 +638,10 @@ def _probability(
 ) -> CheckReport:
     trials = emp.shape[1]
     ks = np.sum(emp > bnd[:, None], axis=1)
-    largest = np.max(emp, axis=1) / bnd
     up = np.array([clopper_pearson_upper(int(k), trials, c) for k in ks])
-    ratio = up / d
+    with np.errstate(over="ignore"):
+        largest = np.max(emp, axis=1) / bnd
+        ratio = up / d
     worst = int(np.argmax(ratio))
     note = (f"one-sided Clopper-Pearson upper bound at {100 * c:g}% confidence over {trials} draws "
             f"must be below delta")
@@ -755,7 +773,8 @@ def check_test(
 
 
 def _samples(name: str, value: object) -> list[np.ndarray]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) or len(value) == 0:
+    if (isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray))
+            or np.ndim(value) == 0 or len(value) == 0):
         raise ValueError(f"{name}={value!r}: expected a non-empty sequence of 1-D samples")
     return [v.vector(f"{name}[{k}]", x, min_length=2) for k, x in enumerate(value)]
 
@@ -817,18 +836,20 @@ def mutate(report: CheckReport, amount: float) -> CheckReport:
     if kind in ("bound", "probability", "sharpness"):
         if not 0 < amt < 1:
             raise ValueError(f"amount={amount!r}: expected a factor in (0, 1) for a {kind} check")
-        key = {"bound": "b", "probability": "bnd", "sharpness": "a"}[kind]
-        kw[key] = kw[key] * amt
-    elif kind == "identity":
-        kw["r"] = kw["r"] + amt * np.maximum(np.abs(kw["r"]), 1.0)
-    elif kind == "agreement":
-        kw["ex"] = kw["ex"] * (1.0 + amt)
-    elif kind == "rate":
-        if amt <= 0:
-            raise ValueError(f"amount={amount!r}: expected a positive shift of the exponent")
-        kw["p"] = kw["p"] - amt
-    elif kind == "test":
-        kw["xs"] = [x * amt for x in kw["xs"]]
-    else:  # pragma: no cover - every kind is handled above
-        raise ValueError(f"report.kind={kind!r}: unknown kind")
-    return fn(**kw)
+    elif kind == "rate" and amt <= 0:
+        raise ValueError(f"amount={amount!r}: expected a positive shift of the exponent")
+    with np.errstate(over="ignore", invalid="ignore"):      # a large amount may overflow: the statement fails
+        if kind in ("bound", "probability", "sharpness"):
+            key = {"bound": "b", "probability": "bnd", "sharpness": "a"}[kind]
+            kw[key] = kw[key] * amt
+        elif kind == "identity":
+            kw["r"] = kw["r"] + amt * np.maximum(np.abs(kw["r"]), 1.0)
+        elif kind == "agreement":
+            kw["ex"] = kw["ex"] * (1.0 + amt)
+        elif kind == "rate":
+            kw["p"] = kw["p"] - amt
+        elif kind == "test":
+            kw["xs"] = [x * amt for x in kw["xs"]]
+        else:  # pragma: no cover - every kind is handled above
+            raise ValueError(f"report.kind={kind!r}: unknown kind")
+        return fn(**kw)

@@ -33,7 +33,7 @@ problem with those units' costs set to zero; its value is a lower bound on the s
 **Exact suprema at small width, by enumeration.**  On each region of weight space where every
 unit's pre-activations keep their signs (an *activation pattern*), both remainders are linear in the
 pre-activations :math:`p = Wx`, so the supremum over a pattern is a convex problem: a linear function
-over a ball intersected with half-lines, solved exactly by :func:`max_linear_on_ball`.
+over a ball intersected with half-lines, solved exactly (a Lagrangian and a one-dimensional bisection).
 :func:`enumerated_sup` maximizes over all :math:`2^m` (first inequality) or :math:`4^m` (second)
 patterns: an independent computation, which does not use the closed forms above, against which
 they are checked.
@@ -70,7 +70,6 @@ __all__ = [
     "smooth_worst_pair",
     "linearization_dual",
     "certified_worst_cases",
-    "max_linear_on_ball",
     "enumerated_sup",
     "ASYMPTOTIC_TAYLOR",
     "ASYMPTOTIC_LINEARIZATION",
@@ -80,6 +79,9 @@ __all__ = [
 RHO = float(np.sqrt(2.0 / np.pi))
 r""":math:`\rho = \sqrt{2/\pi}`, the density of :math:`|N(0, 1)|` at 0."""
 _RHO = RHO
+
+UNIT_TOLERANCE = 1e-12
+r"""How far from 1 the norm of an input given as a unit vector may be (rounding only)."""
 
 ASYMPTOTIC_TAYLOR = 0.75 * (RHO / 2.0) ** (1.0 / 3.0)
 r""":math:`\lim_{m\to\infty} m^{1/6}\sup_W|f - \tilde f| / B^{4/3} = \frac34(\rho/2)^{1/3} \approx 0.552` at
@@ -125,6 +127,15 @@ def smallest_abs_normals(n: int, k: int, rng: np.random.Generator) -> Array:
     return np.sqrt(2.0) * special.erfinv(S / total)
 
 
+def _representable(value: float, names: str) -> float:
+    r"""``value``, or a ValueError naming ``names`` if it is not finite: a supremum of order
+    :math:`B\sqrt m` beyond the float range (``B`` near the float maximum)."""
+    if not np.isfinite(value):
+        raise ValueError(f"{names}: the worst case, of order B sqrt(m), exceeds the float range (about 1.8e308); "
+                         f"expected B sqrt(m) below it")
+    return value
+
+
 def taylor_sup(c: ArrayLike, B: float) -> tuple[float, int]:
     r""":math:`\max_{k \ge 0} (B\sqrt k - \sum_{i \le k} c_{(i)})` for sorted costs :math:`c`, and the maximizing :math:`k`.
 
@@ -141,6 +152,11 @@ def taylor_sup(c: ArrayLike, B: float) -> tuple[float, int]:
     Returns
     -------
     (value, k) : (float, int)
+
+    Raises
+    ------
+    ValueError
+        If :math:`B\sqrt K` exceeds the float range.
     """
     c = v.vector("c", c, min_length=0) if np.size(c) else np.zeros(0)
     B = v.real("B", B, low=0.0)
@@ -149,8 +165,9 @@ def taylor_sup(c: ArrayLike, B: float) -> tuple[float, int]:
     if c.size == 0:
         return 0.0, 0
     ks = np.arange(1, c.size + 1)
-    with np.errstate(over="ignore"):        # B sqrt(k) beyond 1.8e308 (B near the float maximum): inf
+    with np.errstate(over="ignore", invalid="ignore"):
         values = B * np.sqrt(ks) - np.cumsum(c)
+        _representable(B * np.sqrt(c.size), "B")
     i = int(np.argmax(values))
     return (float(values[i]), i + 1) if values[i] > 0 else (0.0, 0)
 
@@ -178,13 +195,24 @@ class Adversary:
     t_ref: Array | None = None
 
     def weights(self, W0: ArrayLike, x: ArrayLike) -> tuple[Array, Array | None]:
-        r"""The perturbed weights :math:`W_0 + t\,x^\top` (and :math:`W_0 + t_{\rm ref}\,x^\top`) for a unit :math:`x`."""
+        r"""The perturbed weights :math:`W_0 + t\,x^\top` (and :math:`W_0 + t_{\rm ref}\,x^\top`) for a unit :math:`x`.
+
+        Raises a ValueError if :math:`|\|x\| - 1|` exceeds ``UNIT_TOLERANCE`` = 1e-12 (the movement
+        was computed for the pre-activations at a unit input) or the weights overflow."""
         W0 = v.matrix("W0", W0)
         if W0.shape[0] != self.t.size:           # would broadcast into a numpy error naming nothing
             raise ValueError(f"W0 has {W0.shape[0]} rows: expected m={self.t.size} (one per unit of t)")
         x = v.vector("x", x, length=W0.shape[1], of="W0")
-        W = W0 + np.outer(self.t, x)
-        return W, (None if self.t_ref is None else W0 + np.outer(self.t_ref, x))
+        with np.errstate(over="ignore"):
+            norm = float(np.linalg.norm(x))
+        if not abs(norm - 1.0) <= UNIT_TOLERANCE:       # the movement t was computed for a unit x
+            raise ValueError(f"x: expected a unit vector (|x| = 1 within {UNIT_TOLERANCE:g}), got |x| = {norm!r}")
+        with np.errstate(over="ignore"):
+            W = W0 + np.outer(self.t, x)
+            V = None if self.t_ref is None else W0 + np.outer(self.t_ref, x)
+        if not (np.all(np.isfinite(W)) and (V is None or np.all(np.isfinite(V)))):
+            raise ValueError("W0: the perturbed weights exceed the float range (about 1.8e308)")
+        return W, V
 
 
 def _sign_classes(z: Array, a: Array) -> list[tuple[NDArray[np.int64], Array]]:
@@ -238,13 +266,19 @@ def _linearization_value(c: Array, B: float) -> tuple[float, int, int]:
     """Best (value, k_A, k) for one sign class with sorted costs c (see module docstring)."""
     if c.size == 0:
         return 0.0, 0, 0
-    k_A = int(np.searchsorted(np.cumsum(c**2), B * B, side="right"))   # flips W can afford
+    # flips W can afford: sum of c_i^2 <= B^2, compared after scaling c and B by one power of two (exact)
+    # so that neither the squares nor their sum overflow
+    _, e = np.frexp(max(B, float(c[-1])))
+    cs, Bs = np.ldexp(c, -e), np.ldexp(B, -e)
+    k_A = int(np.searchsorted(np.cumsum(cs * cs), Bs * Bs, side="right"))
     rest = c[k_A:]
     ks = np.arange(0, rest.size + 1)
-    with np.errstate(over="ignore"):        # as in taylor_sup: inf only for B near the float maximum
+    with np.errstate(over="ignore", invalid="ignore"):
         values = B * np.sqrt(k_A + ks) - np.concatenate([[0.0], np.cumsum(rest)])
+        value = float(np.max(values) + np.sum(c[:k_A]))
+    _representable(value, "B")                   # NaN or inf when B sqrt(k) overflows
     j = int(np.argmax(values))
-    return float(values[j] + np.sum(c[:k_A])), k_A, k_A + j
+    return value, k_A, k_A + j
 
 
 def linearization_adversary(z: ArrayLike, a: ArrayLike, B: float) -> Adversary:
@@ -318,6 +352,17 @@ def linearization_dual(c: ArrayLike, B: float, n: int | None = None) -> float:
     n = c.size if n is None else v.integer("n", n)
     if n < c.size:
         raise ValueError(f"n={n}: expected at least the number of costs given ({c.size})")
+    # D is homogeneous of degree one in (c, B) (with lambda scaled inversely): compute with both divided
+    # by a power of two, exactly, so that no square overflows, and scale the result back
+    _, e = np.frexp(max(B, float(c[-1]), 1e-300))
+    scale = np.ldexp(0.5, int(e))                  # 2^(e-1): representable, and within a factor 2 of the data
+    value = _dual(c / scale, B / scale, n)
+    with np.errstate(over="ignore"):
+        return _representable(value * scale, "c, B")
+
+
+def _dual(c: Array, B: float, n: int) -> float:
+    """:func:`linearization_dual` for costs and budget of order one."""
     roots = B * np.sqrt(np.arange(c.size + 1))
     cache: dict[float, float] = {}
 
@@ -462,7 +507,7 @@ def sampled_worst_cases(
     return out[0] / np.sqrt(m), out[1] / np.sqrt(m)
 
 
-def max_linear_on_ball(
+def _max_linear_on_ball(
     g: ArrayLike, z: ArrayLike, B: float, low: ArrayLike, high: ArrayLike, *, iterations: int = 200
 ) -> tuple[Array, Array]:
     r"""Exact :math:`\max g^\top p` over :math:`\|p - z\|_2 \le B`, :math:`\ell \le p \le h`, row by row.
@@ -490,10 +535,7 @@ def max_linear_on_ball(
         The maximum and a maximizer; ``value`` is ``-inf`` where the box does not meet the ball.
     """
     g = v.matrix("g", g)
-    low = np.asarray(low, dtype=float)
-    high = np.asarray(high, dtype=float)
-    if low.shape != g.shape or high.shape != g.shape or np.isnan(low).any() or np.isnan(high).any():
-        raise ValueError(f"low, high: expected arrays of shape {g.shape} (the shape of g) without NaN")
+    low, high = _box("low", low, g.shape), _box("high", high, g.shape)
     if np.any(low > high):
         raise ValueError("low, high: expected low <= high entrywise")
     z = v.array("z", z)
@@ -502,6 +544,35 @@ def max_linear_on_ball(
     z = np.broadcast_to(z, g.shape)
     B = v.real("B", B, low=0.0)
     iterations = v.integer("iterations", iterations)
+    # the maximizer does not depend on the scale of g, and the problem is homogeneous in (z, B, low,
+    # high): solve it with all of them divided by powers of two (exactly), then scale back
+    g_top = float(np.max(np.abs(g))) or 1.0
+    lengths = [B, float(np.max(np.abs(z))), *(float(np.max(np.abs(b[np.isfinite(b)]), initial=0.0)) for b in (low, high))]
+    _, e = np.frexp(max(max(lengths), 1e-300))
+    scale = np.ldexp(0.5, int(e))                  # 2^(e-1): representable, and within a factor 2 of the data
+    value, p = _max_linear(g / g_top, z / scale, B / scale, low / scale, high / scale, iterations)
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, p = value * (g_top * scale), p * scale
+    if not np.all(np.isfinite(value[value != -np.inf])) or not np.all(np.isfinite(p)):
+        raise ValueError("g, z, B: the maximum exceeds the float range; expected |g| ||p|| below about 1e308")
+    return value, p
+
+
+def _box(name: str, value: ArrayLike, shape: tuple[int, ...]) -> Array:
+    """A bound of the box: real entries, +-inf allowed, no NaN, of the given shape."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise ValueError(f"{name}={value!r}: expected a real array (entries may be +-inf)")
+    arr = np.asarray(value)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(f"{name}: expected a real array (entries may be +-inf), got dtype {arr.dtype}")
+    arr = arr.astype(float)
+    if arr.shape != shape or np.isnan(arr).any():
+        raise ValueError(f"{name} has shape {arr.shape}: expected {shape} (the shape of g), without NaN")
+    return arr
+
+
+def _max_linear(g: Array, z: Array, B: float, low: Array, high: Array, iterations: int) -> tuple[Array, Array]:
+    """:func:`_max_linear_on_ball` on data of order one."""
     nearest = np.clip(z, low, high)
     feasible = np.sum((nearest - z) ** 2, axis=1) <= B * B * (1 + 1e-12)
 
@@ -513,7 +584,8 @@ def max_linear_on_ball(
     lo, hi = np.full(g.shape[0], -700.0), np.full(g.shape[0], 700.0)   # log lambda: too far, too near
     for _ in range(iterations):
         mid = (lo + hi) / 2.0
-        outside = np.sum((point(mid) - z) ** 2, axis=1) > B * B
+        with np.errstate(over="ignore", invalid="ignore"):             # far points: an infinite distance
+            outside = np.sum((point(mid) - z) ** 2, axis=1) > B * B
         lo = np.where(outside, mid, lo)
         hi = np.where(outside, hi, mid)
     p = point(hi)                                    # on the feasible side of the boundary
@@ -539,7 +611,7 @@ def enumerated_sup(z: ArrayLike, a: ArrayLike, B: float, inequality: str = "tayl
 
     ``"taylor"``: :math:`f(x; W) - \tilde f(x; W) = m^{-1/2}\sum_j a_j\big(\sigma(p_j) - \mathbf 1[z_j > 0]p_j\big)`.
     For each subset of units whose sign is flipped (:math:`2^m` patterns) it is linear in :math:`p` on the
-    pattern's region, and both signs of the remainder are maximized with :func:`max_linear_on_ball`.
+    pattern's region, and both signs of the remainder are maximized exactly (a Lagrangian and a one-dimensional bisection).
 
     ``"linearization"``: :math:`f(x; V) - f(x; W) - \langle\nabla f(x; W), V - W\rangle =
     m^{-1/2}\sum_j a_j r_j(\mathbf 1[r_j > 0] - \mathbf 1[s_j > 0])` with :math:`s = Wx`, :math:`r = Vx`.  For
@@ -572,11 +644,21 @@ def enumerated_sup(z: ArrayLike, a: ArrayLike, B: float, inequality: str = "tayl
         raise ValueError("z: expected nonzero pre-activations (a unit exactly at its kink has no side)")
     B = v.real("B", B, low=0.0)
     m = z.size
-    limit = {"taylor": 12, "linearization": 7}.get(inequality)
-    if limit is None:
+    if inequality not in ("taylor", "linearization"):
         raise ValueError(f"inequality={inequality!r}: expected 'taylor' or 'linearization'")
+    limit = {"taylor": 12, "linearization": 7}[inequality]
     if m > limit:
         raise ValueError(f"z has {m} entries: enumeration of the {inequality} patterns is limited to m <= {limit}")
+    # the supremum is homogeneous of degree one in (z, B): compute it with both divided by a power of two
+    _, e = np.frexp(max(B, float(np.max(np.abs(z)))))
+    scale = np.ldexp(0.5, int(e))                  # 2^(e-1): representable, and within a factor 2 of the data
+    with np.errstate(over="ignore"):
+        return _representable(_enumerate(z / scale, a, B / scale, inequality) * scale, "z, B")
+
+
+def _enumerate(z: Array, a: Array, B: float, inequality: str) -> float:
+    """:func:`enumerated_sup` for pre-activations and radius of order one."""
+    m = z.size
     bits = (np.arange(2**m)[:, None] >> np.arange(m)) & 1 == 1          # every subset of units
     side = np.sign(z)
     if inequality == "taylor":
@@ -597,7 +679,7 @@ def enumerated_sup(z: ArrayLike, a: ArrayLike, B: float, inequality: str = "tayl
         rows = [(slope, low, high), (-slope, low, high)]
     best = 0.0
     for slope, low, high in rows:
-        value, p = max_linear_on_ball(slope, z, B, low, high)
+        value, p = _max_linear_on_ball(slope, z, B, low, high)
         # the linear form agrees with the remainder only on the closed region; evaluate it there
         best = max(best, float(np.max(value)))
     return best / np.sqrt(m)
@@ -685,11 +767,12 @@ def smooth_adversary(
         def value(k: int) -> tuple[float, Array]:
             u = order[:k]
             step = B / np.sqrt(k)
-            plus = s * a[u] * _remainder(act, z[u], np.full(k, step))
-            minus = s * a[u] * _remainder(act, z[u], np.full(k, -step))
-            signs = np.where(plus >= minus, 1.0, -1.0)
-            with np.errstate(over="ignore"):    # inf only for B near the float maximum
-                return float(np.sum(np.maximum(plus, minus))), signs * step
+            with np.errstate(over="ignore", invalid="ignore"):
+                plus = s * a[u] * _remainder(act, z[u], np.full(k, step))
+                minus = s * a[u] * _remainder(act, z[u], np.full(k, -step))
+                signs = np.where(plus >= minus, 1.0, -1.0)
+                total = float(np.sum(np.maximum(plus, minus)))
+            return _representable(total, "z, B"), signs * step
 
         ks = sorted({min(order.size, 2**i) for i in range(int(np.log2(order.size)) + 2)})
         vals = [value(k)[0] for k in ks]
@@ -789,8 +872,10 @@ def smooth_worst_pair(
     """
     W0 = v.matrix("W0", W0)
     x = v.vector("x", x, length=W0.shape[1], of="W0")
-    if abs(float(np.linalg.norm(x)) - 1.0) > 1e-12:
-        raise ValueError(f"x has norm {np.linalg.norm(x)!r}: expected a unit vector")
+    top = float(np.max(np.abs(x)))
+    norm = top * float(np.linalg.norm(x / top)) if top > 0 else 0.0      # no overflow of the squares
+    if abs(norm - 1.0) > UNIT_TOLERANCE:
+        raise ValueError(f"x has norm {norm!r}: expected a unit vector")
     a = v.vector("a", a, length=W0.shape[0], of="W0")
     if not np.all(np.abs(a) == 1.0):
         raise ValueError("a: expected entries in {-1, +1}")
@@ -808,8 +893,12 @@ def smooth_worst_pair(
     z_star, usable = best
     n = int(usable.sum())
     V = W0.copy()
-    V[usable] += np.outer(z_star[usable] - W0[usable] @ x, x)
-    t = np.zeros(W0.shape[0])
-    if n:
-        t[usable] = B / np.sqrt(n)
-    return V, V + np.outer(t, x), n
+    with np.errstate(over="ignore", invalid="ignore"):
+        V[usable] += np.outer(z_star[usable] - W0[usable] @ x, x)
+        t = np.zeros(W0.shape[0])
+        if n:
+            t[usable] = B / np.sqrt(n)
+        W = V + np.outer(t, x)
+    if not (np.all(np.isfinite(V)) and np.all(np.isfinite(W))):
+        raise ValueError("W0, B: the pair leaves the float range; expected finite W0 + B x x^T")
+    return V, W, n

@@ -84,3 +84,19 @@ def test_dashboard_names_a_stated_false_statement(monkeypatch) -> None:
     monkeypatch.setitem(registry.REGISTRY, "thm", registry.Verification("thm", "x", {"bound": "stated"}))
     record = dict(_record("thm", "bound"), false_statement="the lecture's sigma_min^2 threshold")
     assert sphinxext.dashboard_rows({"x": [record]})[0][-1] == "the lecture's sigma_min^2 threshold"
+
+
+def test_the_build_pins_its_kernels_to_the_book_checkout(monkeypatch, tmp_path) -> None:
+    """The extension refuses another checkout's ntklib and points the kernels at the book's."""
+    import pytest
+    from pathlib import Path
+    from sphinx.errors import ExtensionError
+
+    root = Path(ntklib.__file__).resolve().parents[1]
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    monkeypatch.setenv("NTKLIB_EXPECTED_ROOT", "/unset")         # restored (or removed) after the test
+    sphinxext.pin_checkout(SimpleNamespace(confdir=str(root)))
+    assert os.environ["NTKLIB_EXPECTED_ROOT"] == str(root)
+    assert os.environ["PYTHONPATH"].split(os.pathsep) == [str(root), "/elsewhere"]
+    with pytest.raises(ExtensionError, match="not from the checkout under test"):
+        sphinxext.pin_checkout(SimpleNamespace(confdir=str(tmp_path)))

@@ -65,9 +65,11 @@ def test_linearization_adversary_is_evaluated_correctly(rng) -> None:
     assert adv.value >= wc.taylor_worst_case(z, net.a, 1.0).value        # W = W0 is one option
 
 
-def test_smallest_abs_normals_match_brute_force() -> None:
-    g = ntklib.rng("order-stats")
-    n, k, reps = 50, 3, 3000
+@pytest.mark.parametrize(("n", "k"), [(50, 3), (2, 1), (4, 2)])
+def test_smallest_abs_normals_match_brute_force(n: int, k: int) -> None:
+    # small n: an off-by-one in the sample size (Gamma(n - k) for Gamma(n + 1 - k)) is a different law
+    g = ntklib.rng(f"order-stats-{n}-{k}")
+    reps = 3000
     sampled = np.array([wc.smallest_abs_normals(n, k, g) for _ in range(reps)])
     brute = np.sort(np.abs(g.standard_normal((reps, n))), axis=1)[:, :k]
     assert np.all(np.diff(sampled, axis=1) >= 0)
@@ -125,17 +127,17 @@ def test_worst_case_validation(rng) -> None:
 def test_max_linear_on_ball_against_closed_forms() -> None:
     # no box: the maximum of g.p over the ball is g.z + B ||g||
     g = np.array([[3.0, 4.0]])
-    value, p = wc.max_linear_on_ball(g, np.zeros(2), 2.0, np.full((1, 2), -np.inf), np.full((1, 2), np.inf))
+    value, p = wc._max_linear_on_ball(g, np.zeros(2), 2.0, np.full((1, 2), -np.inf), np.full((1, 2), np.inf))
     assert value[0] == pytest.approx(10.0, rel=1e-12) and np.linalg.norm(p) == pytest.approx(2.0, rel=1e-12)
     # a box that cuts the ball: p_1 <= 0.5, the rest of the budget goes to p_2
-    value, p = wc.max_linear_on_ball(np.array([[1.0, 1.0]]), np.zeros(2), 1.0, np.full((1, 2), -np.inf),
+    value, p = wc._max_linear_on_ball(np.array([[1.0, 1.0]]), np.zeros(2), 1.0, np.full((1, 2), -np.inf),
                                      np.array([[0.5, np.inf]]))
     assert p[0] == pytest.approx([0.5, np.sqrt(0.75)], rel=1e-12)
     # a box that misses the ball is infeasible
-    value, _ = wc.max_linear_on_ball(np.ones((1, 2)), np.zeros(2), 1.0, np.array([[2.0, -np.inf]]), np.full((1, 2), np.inf))
+    value, _ = wc._max_linear_on_ball(np.ones((1, 2)), np.zeros(2), 1.0, np.array([[2.0, -np.inf]]), np.full((1, 2), np.inf))
     assert value[0] == -np.inf
     with pytest.raises(ValueError, match="low <= high"):
-        wc.max_linear_on_ball(np.ones((1, 2)), np.zeros(2), 1.0, np.ones((1, 2)), np.zeros((1, 2)))
+        wc._max_linear_on_ball(np.ones((1, 2)), np.zeros(2), 1.0, np.ones((1, 2)), np.zeros((1, 2)))
 
 
 @pytest.mark.parametrize("m", [2, 5, 9])
@@ -210,3 +212,51 @@ def test_taylor_remainder_is_accurate_where_the_difference_cancels() -> None:
     assert wc.taylor_remainder("tanh", s, t)[0] == pytest.approx(expected, rel=1e-10)
     with pytest.raises(ValueError, match="shapes differ"):
         wc.taylor_remainder("tanh", np.ones(2), np.ones(3))
+
+
+# --- symmetries: a weaker adversary breaks them ------------------------------------------------------
+#
+# The suprema are invariant under a -> -a (|f - f~| does not see the sign of the output) and, as the
+# remainders only see |z| (ReLU) or sigma is odd up to a constant or a linear term (tanh, erf, sigmoid:
+# sigma'' odd; softplus: sigma'' even), under z -> -z with t -> -t.  A structured adversary that tries
+# only one output sign, or moves every unit in one direction instead of choosing per unit, loses the
+# invariance: these tests catch it without comparing with any chapter.
+
+def _symmetry_data(rng, m=300):
+    z = rng.standard_normal(m)
+    a = np.where(rng.random(m) < 0.5, -1.0, 1.0)
+    return z, a
+
+
+@pytest.mark.parametrize("B", [0.3, 2.0])
+def test_relu_worst_cases_are_invariant_under_sign_flips(rng, B: float) -> None:
+    z, a = _symmetry_data(rng)
+    for fn in (wc.taylor_worst_case, wc.linearization_adversary):
+        value = fn(z, a, B).value
+        assert value > 0
+        for zz, aa in [(z, -a), (-z, a), (-z, -a)]:
+            assert fn(zz, aa, B).value == pytest.approx(value, rel=1e-13), (fn.__name__, B)
+    # one output class only: the worst case over a is attained in the other class
+    plus = a > 0
+    assert wc.taylor_worst_case(z[plus], a[plus], B).value * np.sqrt(plus.sum()) <= (
+        wc.taylor_worst_case(z, a, B).value * np.sqrt(z.size) * (1 + 1e-13))
+
+
+@pytest.mark.parametrize("name", ["tanh", "erf", "sigmoid", "softplus"])
+@pytest.mark.parametrize("B", [0.5, 3.0])
+def test_smooth_adversary_is_invariant_under_sign_flips(rng, name: str, B: float) -> None:
+    z, a = _symmetry_data(rng)
+    value = wc.smooth_adversary(z, a, B, name).value
+    assert value > 0
+    for zz, aa in [(z, -a), (-z, a), (-z, -a)]:
+        assert wc.smooth_adversary(zz, aa, B, name).value == pytest.approx(value, rel=1e-12), (name, B)
+
+
+def test_adversary_weights_need_a_unit_input(rng) -> None:
+    net, W0, x, z = _relu_net(rng, 20)
+    adv = wc.taylor_worst_case(z, net.a, 1.0)
+    W, _ = adv.weights(W0, x)
+    assert np.linalg.norm(W - W0) == pytest.approx(1.0, rel=1e-12)
+    for bad in (2 * x, x * (1 + 1e-9), np.zeros_like(x)):
+        with pytest.raises(ValueError, match=r"x: expected a unit vector"):
+            adv.weights(W0, bad)
