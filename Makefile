@@ -1,5 +1,9 @@
 # Two commands do everything on a fresh clone (Python >= 3.11 and make):
 #   make book   build the site into _build/html (creates .venv and installs pinned deps if needed)
+#   make pdf    the book as a PDF, _build/latex/ntk-book.pdf, from the chapters `make book` executed
+#               (xelatex; Debian: apt-get install $(TEX_PACKAGES))
+#   make dist   the release archive _build/dist/ntk-book-<version>.tar.gz: the site, readable offline,
+#               and the PDF
 #   make test   build the book, then run the whole test suite: ntklib unit tests, every chapter
 #               through nbval, and every page of the built site in headless Chromium
 #   make browser-deps   the site test's MathJax copy (npm); Chromium comes from Debian
@@ -18,7 +22,14 @@ NPM_CACHE       := .cache/npm
 MATHJAX_VERSION := 3.2.2
 MATHJAX_STAMP   := $(NPM_CACHE)/node_modules/.mathjax-$(MATHJAX_VERSION)
 
-.PHONY: book test bench seeds install clean browser-deps binder-check
+.PHONY: book pdf dist test bench seeds install clean browser-deps binder-check
+
+# Debian packages for `make pdf` (.ci/run installs them with --no-install-recommends): xelatex with
+# the LaTeX packages Sphinx's output loads, latexmk, FreeSerif (Sphinx's xelatex font), the Korean
+# block of ucharclasses' font switching (fonts-noto-cjk, already there for the browser), and
+# poppler-utils (pdftotext, pdfimages, pdftoppm) for tests/test_pdf.py.
+TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-fonts-recommended fonts-freefont-otf \
+                fonts-noto-cjk latexmk poppler-utils
 
 install: $(STAMP)
 
@@ -34,8 +45,17 @@ $(STAMP): pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
-# The site test reads _build/html, so the book is (re)built first; an unchanged rebuild takes seconds.
-test: book
+# Jupyter Book's LaTeX builder reuses the environment `make book` pickled in _build/.doctrees (same
+# configuration, so nothing is re-read or re-executed); latexmk then runs xelatex until references settle.
+pdf: book
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || \
+	  { echo "make pdf needs xelatex and latexmk: apt-get install --no-install-recommends $(TEX_PACKAGES)"; exit 1; }
+	LATEXOPTS="-interaction=nonstopmode -halt-on-error -file-line-error" \
+	  $(BIN)/jupyter-book build . --builder pdflatex -n -W --keep-going
+
+# The site and PDF tests read _build, so the book is (re)built first, and the PDF where xelatex is
+# installed (tests/test_pdf.py skips without it); an unchanged rebuild takes seconds.
+test: book $(if $(shell command -v xelatex),pdf)
 	$(BIN)/python -m pytest
 
 browser-deps: $(MATHJAX_STAMP)
