@@ -22,7 +22,7 @@ NPM_CACHE       := .cache/npm
 MATHJAX_VERSION := 3.2.2
 MATHJAX_STAMP   := $(NPM_CACHE)/node_modules/.mathjax-$(MATHJAX_VERSION)
 
-.PHONY: book pdf dist test bench seeds install clean browser-deps binder-check
+.PHONY: book pdf dist test bench seeds install clean browser-deps binder-check tex-packages
 
 # Debian packages for `make pdf` (.ci/run installs them with --no-install-recommends): xelatex with
 # the LaTeX packages Sphinx's output loads, latexmk, FreeSerif (Sphinx's xelatex font), the Korean
@@ -45,13 +45,23 @@ $(STAMP): pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 
+tex-packages:
+	@echo $(TEX_PACKAGES)
+
 # Jupyter Book's LaTeX builder reuses the environment `make book` pickled in _build/.doctrees (same
 # configuration, so nothing is re-read or re-executed); latexmk then runs xelatex until references settle.
+# The site is then built again (seconds): its intro and how-to-cite pages link the new PDF, which
+# the build copies next to them as ntk-book-<version>.pdf.
 pdf: book
 	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || \
 	  { echo "make pdf needs xelatex and latexmk: apt-get install --no-install-recommends $(TEX_PACKAGES)"; exit 1; }
 	LATEXOPTS="-interaction=nonstopmode -halt-on-error -file-line-error" \
 	  $(BIN)/jupyter-book build . --builder pdflatex -n -W --keep-going
+	$(MAKE) --no-print-directory book
+
+# The release archive of this version (CITATION.cff's): see tests/make_dist.py.
+dist: pdf browser-deps
+	$(BIN)/python tests/make_dist.py
 
 # The site and PDF tests read _build, so the book is (re)built first, and the PDF where xelatex is
 # installed (tests/test_pdf.py skips without it); an unchanged rebuild takes seconds.

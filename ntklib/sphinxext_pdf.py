@@ -39,15 +39,18 @@ HTML and LaTeX builds share never looks changed to either):
 from __future__ import annotations
 
 import datetime
+import posixpath
+import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
 from docutils import nodes
+from docutils.parsers.rst import Directive
 from sphinx import addnodes
 from sphinx.util import texescape
 
-__all__ = ["SOLUTIONS_TITLE", "citation_text", "print_layout", "setup", "tex_macros"]
+__all__ = ["SOLUTIONS_TITLE", "citation_text", "print_layout", "read_citation", "setup", "site_pdf_name", "tex_macros"]
 
 PREAMBLE = Path("_static") / "latex" / "preamble.tex"
 SOLUTIONS_TITLE = "Solutions to the exercises"
@@ -58,6 +61,16 @@ WIDE_TABLE = 7               # columns from which a table is set in landscape
 
 
 # --- configuration ----------------------------------------------------------------------------
+
+def read_citation(root: Path) -> dict[str, Any]:
+    """``CITATION.cff`` of the book at ``root``: the one source of the version the PDF shows."""
+    return yaml.safe_load((Path(root) / "CITATION.cff").read_text(encoding="utf-8"))
+
+
+def site_pdf_name(cff: dict[str, Any], stem: str = "ntk-book") -> str:
+    """The PDF's file name on the site and in the release archive: ``<stem>-<version>.pdf``."""
+    return f"{stem}-{cff['version']}.pdf"
+
 
 def tex_macros(macros: dict[str, str | list]) -> str:
     r"""``\newcommand`` definitions of MathJax 3 macros (``{name: body}`` or ``{name: [body, nargs]}``)."""
@@ -119,7 +132,7 @@ def _title_pages(cff: dict[str, Any], url: str | None, cite_page: bool) -> dict[
 
 def _config_inited(app: Any, config: Any) -> None:
     root = Path(app.confdir)
-    cff = yaml.safe_load((root / "CITATION.cff").read_text(encoding="utf-8"))
+    cff = read_citation(root)
     url = (config.html_theme_options or {}).get("repository_url")
     preamble = str(config.latex_elements.get("preamble", "")).replace(JBLATEX_UCHARCLASSES, "")
     macros = tex_macros(config.mathjax3_config["tex"]["macros"])
@@ -200,6 +213,8 @@ def _proofs(doctree: nodes.document) -> None:
                 if text.startswith(prefix):
                     first.replace(first[0], nodes.Text(text[len(prefix):]))
                     break
+        if body and isinstance(body[-1], nodes.paragraph):
+            body[-1] += _raw("\\qedhere")          # the square ends the last line, not a line of its own
         index = parent.index(proof)
         parent.remove(proof)
         parent[index:index] = [_raw("\\begin{proof}"), *body, _raw("\\end{proof}")]
@@ -290,7 +305,7 @@ def _drop_empty_sections(doctree: nodes.document) -> None:
 
 def _tables(doctree: nodes.document) -> None:
     """Long or wide tables without column widths get widths in proportion to their longest cell
-    (4 to 40 characters): Sphinx otherwise sets a longtable's columns as ``l`` columns, which do
+    (4 to 40 characters, and at least their longest word): Sphinx otherwise sets a longtable's columns as ``l`` columns, which do
     not wrap and run off the page.  Tables of :data:`WIDE_TABLE` columns or more are set on
     landscape pages in small type; an uncaptioned long table says "(continued)" across pages
     rather than Sphinx's "Table <number> -- continued", which names a number it never shows."""
@@ -306,7 +321,9 @@ def _tables(doctree: nodes.document) -> None:
         widths = [4] * len(colspecs)
         for row in rows:
             for j, entry in enumerate(row.children[: len(widths)]):
-                widths[j] = max(widths[j], min(40, len(entry.astext())))
+                text = entry.astext()
+                longest_word = max((len(w) for w in text.split()), default=0)
+                widths[j] = max(widths[j], min(40, len(text)), min(24, longest_word + 2))
         for colspec, width in zip(colspecs, widths):
             colspec["colwidth"] = width
         table["classes"].append("colwidths-given")
@@ -334,6 +351,82 @@ def print_layout(app: Any, doctree: nodes.document, docname: str) -> None:
     _tables(doctree)
 
 
+# --- the site's link to the PDF ---------------------------------------------------------------
+
+_PDF_LINK_DOCS = "ntklib_pdf_link_docs"
+
+
+class pdf_link(nodes.General, nodes.Element):
+    """Where the directive ``pdf-link`` stood; replaced when the document is written."""
+
+
+class PdfLinkDirective(Directive):
+    """``pdf-link``: on the site, a paragraph linking the book's PDF, copied next to the site as
+    ``<stem>-<version>.pdf`` (:func:`site_pdf_name`) when ``make pdf`` has built it; in the PDF
+    itself, nothing."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        env = self.state.document.settings.env
+        _link_docs(env).add(env.docname)
+        return [pdf_link()]
+
+
+def _link_docs(env: Any) -> set[str]:
+    if not hasattr(env, _PDF_LINK_DOCS):
+        setattr(env, _PDF_LINK_DOCS, set())
+    return getattr(env, _PDF_LINK_DOCS)
+
+
+def _built_pdf(app: Any) -> Path:
+    """``_build/latex/<target>.pdf``: Jupyter Book writes the LaTeX build beside the HTML one."""
+    target = Path(app.config.latex_documents[0][1]).with_suffix(".pdf").name
+    return Path(app.outdir).parent / "latex" / target
+
+
+def _resolve_pdf_links(app: Any, doctree: nodes.document, docname: str) -> None:
+    found = _find(doctree, docname, pdf_link)
+    if not found:
+        return
+    cff = read_citation(Path(app.confdir))
+    pdf = _built_pdf(app)
+    name = site_pdf_name(cff, pdf.stem)
+    for node, parent, _ in found:
+        if app.builder.format != "html":
+            parent.remove(node)
+            continue
+        if pdf.is_file():
+            para = nodes.paragraph("", "The whole book as one PDF, for printing and for citing a fixed version: ")
+            para += nodes.reference("", name, refuri=posixpath.relpath(name, posixpath.dirname(docname) or "."))
+            para += nodes.Text(f" (version {cff['version']}, {pdf.stat().st_size / 2**20:.1f} MB).")
+        else:
+            para = nodes.paragraph("", "This build of the site has no PDF of the book; ")
+            para += nodes.literal("", "make pdf")
+            para += nodes.Text(" makes one.")
+        parent.replace(node, para)
+
+
+def _copy_pdf(app: Any, exception: Exception | None) -> None:
+    """Put the PDF next to the site, under the name the links use."""
+    pdf = _built_pdf(app)
+    if exception is None and app.builder.format == "html" and pdf.is_file():
+        shutil.copyfile(pdf, Path(app.outdir) / site_pdf_name(read_citation(Path(app.confdir)), pdf.stem))
+
+
+def _purge(app: Any, env: Any, docname: str) -> None:
+    _link_docs(env).discard(docname)
+
+
+def _merge(app: Any, env: Any, docnames: set[str], other: Any) -> None:
+    _link_docs(env).update(_link_docs(other) & set(docnames))
+
+
+def _updated(app: Any, env: Any) -> list[str]:
+    # whether the PDF exists changes what these pages say: rewrite them on every build
+    return sorted(_link_docs(env))
+
+
 def setup(app: Any) -> dict[str, Any]:
     # the std label of the chapter on citing the book, whose page the back of the title page gives
     app.add_config_value("ntklib_pdf_cite_label", "", "")
@@ -341,4 +434,11 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("config-inited", _config_inited, priority=900)
     # after ntklib.sphinxext has put the dashboard's table in place (priority 500)
     app.connect("doctree-resolved", print_layout, priority=900)
+    app.add_node(pdf_link)
+    app.add_directive("pdf-link", PdfLinkDirective)
+    app.connect("doctree-resolved", _resolve_pdf_links)
+    app.connect("build-finished", _copy_pdf)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("env-get-updated", _updated)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

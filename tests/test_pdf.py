@@ -13,18 +13,20 @@ and the PDF were both written from.  They fail on:
 - figures: a numbered figure of the site that is not a numbered, captioned figure of the PDF with
   the same number (lettered in appendices), or whose page carries no image;
 - the title page without the title and ``CITATION.cff``'s version, or without how to cite on its back;
+- the site without a copy of this PDF, named by version, linked from the pages that say ``pdf-link``;
 - an exercise whose solution is not in the chapter of solutions at the back.
 
 It also renders a few pages (title, back of the title page, the first proof, the first figure,
 the glossary) to PNG under ``_build/pdf-pages/`` for a person to look at.
 
-Without a built PDF, poppler-utils or a build environment (or with a PDF older than the build or
-a chapter's source) the tests skip and say what is missing; with ``NTKLIB_REQUIRE_PDF=1`` (as
+Without a built PDF, poppler-utils or a build environment (or with a PDF older than a source it
+is made from) the tests skip and say what is missing; with ``NTKLIB_REQUIRE_PDF=1`` (as
 ``.ci/run`` sets) they fail instead.
 """
 
 from __future__ import annotations
 
+import filecmp
 import os
 import pickle
 import re
@@ -42,6 +44,7 @@ LATEX = ROOT / "_build" / "latex"
 PDF = LATEX / "ntk-book.pdf"
 ENVIRONMENT = ROOT / "_build" / ".doctrees" / "environment.pickle"
 PAGES = ROOT / "_build" / "pdf-pages"
+SITE = ROOT / "_build" / "html"
 REQUIRE = os.environ.get("NTKLIB_REQUIRE_PDF") == "1"
 HANGUL = re.compile(r"[\uac00-\ud7a3]+")
 # A MyST role or directive left as source text: {name}` or {name:sub}` or ```{name}
@@ -120,6 +123,14 @@ class Book:
         return next((i for i in range(start, len(self.pages)) if rx.search(self.pages[i])), None)
 
 
+def _sources() -> list[Path]:
+    """What the PDF is made from: chapters, configuration, bibliography, ntklib, the preamble.
+    (The build environment itself is rewritten by every build, changed or not.)"""
+    files = [ROOT / name for name in ("_config.yml", "_toc.yml", "references.bib", "CITATION.cff")]
+    files += sorted((ROOT / "chapters").glob("*.md")) + sorted((ROOT / "ntklib").glob("*.py"))
+    return files + sorted((ROOT / "_static" / "latex").glob("*"))
+
+
 @pytest.fixture(scope="module")
 def book() -> Book:
     if not PDF.is_file():
@@ -129,8 +140,7 @@ def book() -> Book:
         _unavailable(f"{', '.join(missing)} not found; install Debian's poppler-utils")
     if not ENVIRONMENT.is_file():
         _unavailable(f"no build environment at {ENVIRONMENT}; run `make pdf`")
-    built = PDF.stat().st_mtime
-    newer = [p.name for p in [ENVIRONMENT, *sorted((ROOT / "chapters").glob("*.md"))] if p.stat().st_mtime > built]
+    newer = [p.relative_to(ROOT).as_posix() for p in _sources() if p.stat().st_mtime > PDF.stat().st_mtime]
     if newer:
         _unavailable(f"the PDF is older than {', '.join(newer)}; run `make pdf`")
     with ENVIRONMENT.open("rb") as f:
@@ -223,6 +233,18 @@ def test_solutions_are_at_the_back(book: Book) -> None:
     assert len(re.findall(r"^Solution to ", after, re.M)) == solutions
     assert not re.findall(r"^Solution to ", before, re.M), "a solution is printed under its exercise"
     assert len(re.findall(r"^Solution on page \d+\.$", before, re.M)) == solutions
+
+
+def test_the_site_links_this_pdf(book: Book) -> None:
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    name = f"{PDF.stem}-{cff['version']}.pdf"
+    copy = SITE / name
+    assert copy.is_file() and filecmp.cmp(copy, PDF, shallow=False), f"{copy} is not this PDF: run `make pdf`"
+    pages = [p for p in sorted((ROOT / "chapters").glob("*.md")) if "{pdf-link}" in p.read_text(encoding="utf-8")]
+    assert pages, "no page of the site links the PDF (directive pdf-link)"
+    for source in pages:
+        html = (SITE / "chapters" / source.with_suffix(".html").name).read_text(encoding="utf-8")
+        assert f'href="../{name}"' in html, f"{source.name}: no link to {name} on the site"
 
 
 # --- pages for a person to look at ------------------------------------------------------------
