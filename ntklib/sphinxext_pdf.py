@@ -15,7 +15,8 @@ HTML and LaTeX builds share never looks changed to either):
   the site and the PDF;
 - the title page shows the version and release date from ``CITATION.cff``, and its back says how
   to cite that version (:func:`citation_text`);
-- the index is sorted by makeindex (xindy, Sphinx's default for xelatex, is one more Debian package).
+- the index is sorted by makeindex (xindy, Sphinx's default for xelatex, is one more Debian
+  package, with clisp, and sorts Hangul no better).
 
 *Print layout* (at ``doctree-resolved``, on the assembled LaTeX document only; :func:`print_layout`):
 
@@ -32,8 +33,14 @@ HTML and LaTeX builds share never looks changed to either):
   with the site's anchors ask for ``<doc>:equation-<label>``;
 - sections that print empty are dropped (a chapter's "References", whose citations become
   footnotes on the page that cites them);
-- long tables without column widths get widths in proportion to their content, so that they
-  wrap instead of running off the page.
+- long tables break across pages and wide ones are set in landscape, with column widths in
+  proportion to their content;
+- the bibliography Sphinx gathers at the end of the book takes the place of the site's page
+  that lists it;
+- index entries starting with Hangul are listed under "Korean terms".
+
+*The site's link* (directive ``pdf-link``): on the site, a paragraph linking the PDF, which the
+HTML build copies next to the site as ``ntk-book-<version>.pdf``; in the PDF, nothing.
 """
 
 from __future__ import annotations
@@ -56,8 +63,9 @@ PREAMBLE = Path("_static") / "latex" / "preamble.tex"
 SOLUTIONS_TITLE = "Solutions to the exercises"
 # sphinx-jupyterbook-latex's preamble loads ucharclasses for two blocks; ours loads it with Korean
 JBLATEX_UCHARCLASSES = r"\usepackage[Latin,Greek]{ucharclasses}"
-LONGTABLE_ROWS = 30          # Sphinx sets a table with more rows as a longtable (sphinx.writers.latex.Table)
+LONG_TABLE = 9               # rows from which a table may break across pages (a longtable)
 WIDE_TABLE = 7               # columns from which a table is set in landscape
+KOREAN_TERMS = "Korean terms"   # the index entry under which terms starting with Hangul are listed
 
 
 # --- configuration ----------------------------------------------------------------------------
@@ -304,11 +312,13 @@ def _drop_empty_sections(doctree: nodes.document) -> None:
 
 
 def _tables(doctree: nodes.document) -> None:
-    """Long or wide tables without column widths get widths in proportion to their longest cell
-    (4 to 40 characters, and at least their longest word): Sphinx otherwise sets a longtable's columns as ``l`` columns, which do
-    not wrap and run off the page.  Tables of :data:`WIDE_TABLE` columns or more are set on
-    landscape pages in small type; an uncaptioned long table says "(continued)" across pages
-    rather than Sphinx's "Table <number> -- continued", which names a number it never shows."""
+    """Long or wide tables, unless their column widths are given, are set as longtables, which
+    break across pages (Sphinx's default, tabulary, does not below 31 rows: a taller table runs
+    off the page), with column widths in proportion to the mean length of their cells (at most 60
+    characters, at least the longest word; a longtable's columns would otherwise not wrap).  Tables of
+    :data:`WIDE_TABLE` columns or more are set on landscape pages in small type.  An uncaptioned
+    long table says "(continued)" across pages rather than Sphinx's "Table <number> --
+    continued", which names a number it never shows."""
     for table, parent, _ in _find(doctree, "", nodes.table):
         group = next(iter(table.findall(nodes.tgroup)), None)
         if group is None or "colwidths-given" in table["classes"]:
@@ -316,22 +326,55 @@ def _tables(doctree: nodes.document) -> None:
         rows = list(group.findall(nodes.row))
         colspecs = [c for c in group.children if isinstance(c, nodes.colspec)]
         wide = len(colspecs) >= WIDE_TABLE
-        if not wide and len(rows) <= LONGTABLE_ROWS and "longtable" not in table["classes"]:
+        if not wide and len(rows) < LONG_TABLE:
             continue
-        widths = [4] * len(colspecs)
+        lengths: list[list[int]] = [[] for _ in colspecs]
+        words = [4] * len(colspecs)
         for row in rows:
-            for j, entry in enumerate(row.children[: len(widths)]):
+            for j, entry in enumerate(row.children[: len(colspecs)]):
                 text = entry.astext()
-                longest_word = max((len(w) for w in text.split()), default=0)
-                widths[j] = max(widths[j], min(40, len(text)), min(24, longest_word + 2))
+                lengths[j].append(len(text))
+                words[j] = max(words[j], min(24, max((len(w) for w in text.split()), default=0) + 2))
+        widths = [max(w, min(60, round(sum(n) / max(len(n), 1)))) for w, n in zip(words, lengths)]
         for colspec, width in zip(colspecs, widths):
             colspec["colwidth"] = width
-        table["classes"].append("colwidths-given")
-        before = ("\\begin{landscape}\\footnotesize" if wide else "\\begingroup")
+        table["classes"] += ["colwidths-given", "longtable"]
+        before = "\\begin{landscape}\\footnotesize" if wide else "\\begingroup"
         before += "" if any(isinstance(c, nodes.title) for c in table.children) else "\\ntkuncaptionedtable"
         index = parent.index(table)
         parent.insert(index + 1, _raw("\\end{landscape}" if wide else "\\endgroup"))
         parent.insert(index, _raw(before))
+
+
+def _bibliography(doctree: nodes.document, env: Any) -> None:
+    """Sphinx's LaTeX builder gathers every citation into one bibliography at the end of the book;
+    it takes the place of the page that holds the ``bibliography`` directive on the site, whose
+    own text (a web page's) is dropped, and whose labels move to it."""
+    from sphinx.builders.latex.nodes import thebibliography
+
+    keys = getattr(env, "domaindata", {}).get("cite", {}).get("bibliographies", {})
+    docs = {getattr(key, "docname", None) for key in keys}      # sphinxcontrib-bibtex's directives
+    bibliographies = _find(doctree, "", thebibliography)
+    pages = [(sof, parent) for sof, parent, _ in _find(doctree, "", addnodes.start_of_file) if sof["docname"] in docs]
+    if len(bibliographies) != 1 or len(pages) != 1:
+        return
+    (bib, bib_parent, _), (page, page_parent) = bibliographies[0], pages[0]
+    doc = page["docname"]
+    ids = dict.fromkeys([":doc", *(i for section in page.findall(nodes.section) for i in section["ids"])])
+    bib_parent.remove(bib)
+    labels = _raw("\\ntkchapterstart" + "".join(_label(doc, i) for i in ids))
+    page_parent.replace(page, [labels, bib])
+
+
+def _korean_index(doctree: nodes.document) -> None:
+    """Index entries starting with Hangul become subentries of :data:`KOREAN_TERMS` (in the order
+    of their syllables): makeindex groups entries by their first byte, and a Hangul syllable's
+    first byte is no letter to head a group with."""
+    for index, _, _ in _find(doctree, "", addnodes.index):
+        index["entries"] = [
+            (kind, f"{KOREAN_TERMS}; {text}" if kind == "single" and text and "\uac00" <= text[0] <= "\ud7a3" else text, *rest)
+            for kind, text, *rest in index["entries"]
+        ]
 
 
 def print_layout(app: Any, doctree: nodes.document, docname: str) -> None:
@@ -349,6 +392,8 @@ def print_layout(app: Any, doctree: nodes.document, docname: str) -> None:
     _drop_empty_sections(doctree)
     _structure(doctree, env, solutions)
     _tables(doctree)
+    _bibliography(doctree, env)
+    _korean_index(doctree)
 
 
 # --- the site's link to the PDF ---------------------------------------------------------------
