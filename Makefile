@@ -1,11 +1,12 @@
 # Two commands do everything on a fresh clone (Python >= 3.11 and make):
 #   make book   build the site into _build/html (creates .venv and installs pinned deps if needed)
 #   make pdf    the book as a PDF, _build/latex/ntk-book.pdf, from the chapters `make book` executed
-#               (xelatex; Debian: apt-get install $(TEX_PACKAGES))
-#   make dist   the release archive _build/dist/ntk-book-<version>.tar.gz: the site, readable offline,
-#               and the PDF
-#   make test   build the book, then run the whole test suite: ntklib unit tests, every chapter
-#               through nbval, and every page of the built site in headless Chromium
+#               (xelatex; Debian: apt-get install --no-install-recommends $(make -s tex-packages))
+#   make dist   the release archive _build/dist/ntk-book-<version>.zip: the PDF and the site,
+#               readable offline
+#   make test   build the book (and the PDF, where xelatex is installed), then run the whole test
+#               suite: ntklib unit tests, every chapter through nbval, every page of the built site
+#               in headless Chromium, and the PDF
 #   make browser-deps   the site test's MathJax copy (npm); Chromium comes from Debian
 #               (apt-get install chromium chromium-driver)
 #   make binder-check   the Binder environment, built fresh from binder/, opens and runs a chapter

@@ -11,7 +11,8 @@ and the PDF were both written from.  They fail on:
   (``{glue:text}``, ``{prf:ref}``, ``{term}``, ...), an image's text stand-in (``<Figure size ...>``),
   a Hangul word of the glossary missing;
 - figures: a numbered figure of the site that is not a numbered, captioned figure of the PDF with
-  the same number (lettered in appendices), or whose page carries no image;
+  the same number (lettered in appendices), or whose page carries no image; an equation of a
+  numbered chapter numbered differently from the site;
 - the title page without the title and ``CITATION.cff``'s version, or without how to cite on its back;
 - the site without a copy of this PDF, named by version, linked from the pages that say ``pdf-link``;
 - an exercise whose solution is not in the chapter of solutions at the back.
@@ -205,6 +206,18 @@ def test_every_figure_is_numbered_captioned_and_drawn(book: Book) -> None:
         assert found is not None, f"no caption 'Fig. {pdf_number}:' in the PDF's text after page {page + 1}"
         assert book.images_per_page.get(found + 1, 0) > 0, f"figure {pdf_number} (page {found + 1}) has no image"
         page = found
+
+
+def test_equations_have_the_sites_numbers(book: Book) -> None:
+    aux = (LATEX / "ntk-book.aux").read_text(encoding="utf-8", errors="replace")
+    pdf = dict(re.findall(r"\\newlabel\{equation:([^}]+)\}\{\{([^}]*)\}", aux))
+    site = {f"{doc}:{eq[len('equation-'):]}": ".".join(map(str, n)) for doc in book.docs()
+            for eq, n in book.env.toc_fignumbers.get(doc, {}).get("displaymath", {}).items()}
+    assert site, "the site has no numbered equations: nothing to compare"
+    numbered = {doc for doc in book.docs() if book.env.toc_secnumbers.get(doc, {}).get("")}
+    wrong = {label: (number, pdf.get(label)) for label, number in site.items()
+             if label.rsplit(":", 1)[0] in numbered and pdf.get(label) != number}
+    assert not wrong, f"equations numbered differently (site, PDF): {wrong}"
 
 
 # --- title page, exercises --------------------------------------------------------------------
