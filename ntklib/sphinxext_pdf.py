@@ -48,6 +48,7 @@ from __future__ import annotations
 import datetime
 import posixpath
 import shutil
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -311,11 +312,17 @@ def _drop_empty_sections(doctree: nodes.document) -> None:
             parent.remove(section)
 
 
+def _text_width(text: str) -> int:
+    """Width of ``text`` in Latin characters: a Hangul syllable (East Asian wide) counts two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def _tables(doctree: nodes.document) -> None:
     """Long or wide tables, unless their column widths are given, are set as longtables, which
     break across pages (Sphinx's default, tabulary, does not below 31 rows: a taller table runs
-    off the page), with column widths in proportion to the mean length of their cells (at most 60
-    characters, at least the longest word; a longtable's columns would otherwise not wrap).  Tables of
+    off the page), with column widths in proportion to the mean width of their non-empty cells (at
+    most 60 characters, at least the longest word or formula; a longtable's columns would
+    otherwise not wrap).  Tables of
     :data:`WIDE_TABLE` columns or more are set on landscape pages in small type.  An uncaptioned
     long table says "(continued)" across pages rather than Sphinx's "Table <number> --
     continued", which names a number it never shows."""
@@ -333,8 +340,12 @@ def _tables(doctree: nodes.document) -> None:
         for row in rows:
             for j, entry in enumerate(row.children[: len(colspecs)]):
                 text = entry.astext()
-                lengths[j].append(len(text))
-                words[j] = max(words[j], min(24, max((len(w) for w in text.split()), default=0) + 2))
+                if not text.strip():
+                    continue
+                lengths[j].append(_text_width(text))
+                longest_word = max(_text_width(w) for w in text.split())
+                formulas = [len(m.astext()) for m in entry.findall(nodes.math)]        # TeX source: a formula does not break
+                words[j] = max(words[j], min(24, longest_word + 2), min(40, max(formulas, default=0)))
         widths = [max(w, min(60, round(sum(n) / max(len(n), 1)))) for w, n in zip(words, lengths)]
         for colspec, width in zip(colspecs, widths):
             colspec["colwidth"] = width
