@@ -20,6 +20,7 @@ __all__ = [
     "theorem12_alpha_threshold",
     "theorem12_risk",
     "theorem12_displacement",
+    "theorem12_coupling",
 ]
 
 
@@ -213,3 +214,37 @@ def theorem12_displacement(alpha: float, sigma_min: float, sigma_max: float, R0:
     # as 3 sqrt(8 R0) (smax / smin) / smin / alpha: no smax^2 overflow or alpha smin^2 underflow
     with np.errstate(over="ignore", divide="ignore"):
         return float(3.0 * np.sqrt(8.0 * r0) * (np.float64(smax) / smin) / smin / a)
+
+
+def theorem12_coupling(alpha: float, L: float, sigma_min: float, sigma_max: float, R0: float) -> float:
+    r"""Distance between the network flow and the tangent flow under Theorem 12's hypotheses.
+
+    .. math::
+
+        \sup_{t \ge 0}\|w(t) - u(t)\|_2 \le \frac{L\,\hat{\mathcal R}_0\,\sigma_{\max}\,(64 + 36\kappa)}{\alpha^2\sigma_{\min}^4},
+        \qquad \kappa = \sigma_{\max}^2/\sigma_{\min}^2,
+
+    for :math:`\alpha` at or above :func:`theorem12_alpha_threshold` (a Grönwall argument on
+    :math:`w - u`; see chapter 4).  The sketch of Theorem 12 bounds each displacement separately,
+    which gives only :math:`O(1/\alpha)`.
+
+    Parameters
+    ----------
+    alpha : float
+        :math:`> 0`.
+    L : float
+        Lipschitz constant of the Jacobian, :math:`\ge 0`.
+    sigma_min, sigma_max : float
+        :math:`0 < \sigma_{\min} \le \sigma_{\max}`.
+    R0 : float
+        :math:`\ge 0`.
+    """
+    a = v.real("alpha", alpha, low=0.0, low_open=True)
+    L = v.real("L", L, low=0.0)
+    smin, smax, r0 = _spectral(sigma_min, sigma_max, R0)
+    if L == 0.0 or r0 == 0.0:
+        return 0.0
+    # as L R0 (smax / smin) (64 + 36 (smax / smin)^2) / (alpha smin)^2 / smin: ratios first, no smin^4 underflow
+    with np.errstate(over="ignore", divide="ignore"):
+        q = np.float64(smax) / smin
+        return float(L * r0 * q * (64.0 + 36.0 * q * q) / (np.float64(a) * smin) ** 2 / smin)
