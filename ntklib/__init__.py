@@ -5,7 +5,7 @@ verify them.  Every public function validates its input and raises :class:`Value
 the argument; every random draw goes through :func:`~ntklib.rng`.
 """
 
-from . import bounds, registry, worst_case
+from . import bounds, flows, registry, worst_case
 from .activations import ACTIVATIONS, Activation, get_activation
 from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_identity, check_sharpness, check_slope, check_test
 from .data import circle, lecture_domain, sphere, targets
@@ -30,6 +30,7 @@ __all__ = [
     "TwoLayerNet",
     "base_seed",
     "bounds",
+    "flows",
     "registry",
     "worst_case",
     "check",
