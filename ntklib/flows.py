@@ -268,6 +268,9 @@ class LazyRun:
         The certificate at the last grid time (None if the run stopped on a failure).
     crossing : float
         First grid time at which the risk exceeds its bound (inf if none).
+    sup_displacement_tangent : float
+        :math:`\sup_{\tau \ge 0}\|u(\tau) - u_0\| = \|J_0^\dagger\rho(0)\|/\alpha`, exactly (the distance
+        is nondecreasing in :math:`\tau`).
     tangent_tail : float
         :math:`\sup_{\tau \ge T}\|u(\tau) - u(T)\|` after the last grid time :math:`T`, exactly
         (:math:`\|J_0^\top Q\Lambda^{-1}e^{-T\Lambda}Q^\top\rho(0)\|/\alpha`; the distance is nondecreasing).
@@ -292,6 +295,7 @@ class LazyRun:
     verdict: str = "open"
     tail: TailCertificate | None = None
     crossing: float = float("inf")
+    sup_displacement_tangent: float = 0.0
     tangent_tail: float = 0.0
     nfev: int = 0
 
@@ -429,10 +433,11 @@ def lazy_run(
             break
     above = np.nonzero(ratio > 1.0)[0]
     crossing = float(run["taus"][above[0]]) if above.size else float("inf")
-    c_T = np.exp(-p.lam * run["taus"][-1]) * (p.Q.T @ p.residual0(a)) / p.lam
-    tangent_tail = float(np.linalg.norm(p.net.vjp(p.X, p.W0, p.Q @ c_T)) / a)
+    c0 = p.Q.T @ p.residual0(a)                   # ||J0^T Q v|| = ||Lambda^(1/2) v|| for any v
+    tangent_tail = float(np.sqrt(np.sum(np.exp(-2 * p.lam * run["taus"][-1]) * c0**2 / p.lam)) / a)
     return LazyRun(alpha=a, **run, verdict=verdict, tail=tail if verdict != "fails" else None,
-                   crossing=crossing, tangent_tail=tangent_tail, nfev=nfev)
+                   crossing=crossing, sup_displacement_tangent=float(np.sqrt(np.sum(c0**2 / p.lam)) / a),
+                   tangent_tail=tangent_tail, nfev=nfev)
 
 
 def _summarize(p: FlowProblem, a: float, taus: Array, states: Array, K0: Array, R0: float) -> dict[str, Array]:

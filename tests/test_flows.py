@@ -112,3 +112,13 @@ def test_coupling_bound_by_hand() -> None:
     assert ntklib.bounds.theorem12_coupling(2.0, 0.0, 1.0, 2.0, 3.0) == 0.0
     with pytest.raises(ValueError, match="sigma_max"):
         ntklib.bounds.theorem12_coupling(2.0, 1.0, 2.0, 1.0, 3.0)
+
+
+def test_tangent_suprema_are_the_limits(rng) -> None:
+    p = _problem(rng)
+    run = flows.lazy_run(p, 3.0)
+    far = np.array([run.taus[-1], 1e3 * run.taus[-1]])
+    _, du = flows.tangent_flow(p, 3.0, far)
+    assert run.sup_displacement_tangent == pytest.approx(np.linalg.norm(du[:, 1]), rel=1e-12)
+    assert run.displacement_tangent.max() <= run.sup_displacement_tangent * (1 + 1e-12)
+    assert run.tangent_tail == pytest.approx(np.linalg.norm(du[:, 1] - du[:, 0]), rel=1e-9)
