@@ -104,7 +104,7 @@ REGISTRY: dict[str, Verification] = {
             # the reserved path length lowered to 0.03 of itself, below what the adversary uses
             eq_lazy_radius={"bound": 0.03},
             rem_rescaling={"identity": 1e-6},
-            # units with s_min = 1e-5: the s_min^3 threshold times 1e-5 is the lecture's s_min^2 threshold
+            # units with s_min <= 1e-5: the s_min^3 threshold times 1e-5 is at least the lecture's s_min^2 one
             eq_lazy_threshold={"bound": 1e-5},
             prop_lazy_coupling={"bound": 1e-6, "rate": 0.5},
             sec_lazy_measured={"rate": 0.5},
