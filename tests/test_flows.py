@@ -77,6 +77,16 @@ def test_rescaling_leaves_the_flow_unchanged(rng) -> None:
     np.testing.assert_allclose(b.displacement, a.displacement, rtol=1e-7, atol=1e-14)
 
 
+def test_rescaling_by_a_power_of_two_is_exact(rng) -> None:
+    p = _problem(rng)
+    c = 2.0**-7
+    p_c = flows.flow_problem(ntklib.TwoLayerNet(p.net.a, p.net.activation, p.net.alpha * c), p.X, p.y, p.W0, L_J=c * p.L_J)
+    a, b = flows.lazy_run(p, 0.5), flows.lazy_run(p_c, 0.5 / c, atol=1e-12 / c)
+    np.testing.assert_array_equal(b.taus, a.taus / c**2)
+    for q in ("risk", "displacement", "path", "w_minus_u", "output_gap"):
+        np.testing.assert_array_equal(getattr(b, q), getattr(a, q))
+
+
 def test_centred_model_starts_at_zero(rng) -> None:
     p = _problem(rng, centred=True, symmetric=False)
     assert np.all(p.f0 == 0) and p.R0(3.0) == pytest.approx(0.5 * p.y @ p.y)
