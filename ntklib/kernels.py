@@ -106,9 +106,10 @@ def _derivatives(act: Activation, X: NDArray[np.floating], W: NDArray[np.floatin
         S = np.empty((W.shape[0], X.shape[0]), np.float32)
         step = max(1, FORM_BLOCK // X.shape[0])
         Z = np.empty((min(step, W.shape[0]), X.shape[0]))
-        for start in range(0, W.shape[0], step):
-            rows = slice(start, min(start + step, W.shape[0]))
-            np.greater(np.matmul(W[rows], X.T, out=Z[: rows.stop - start]), 0, out=S[rows])
+        with _blas_threads(1):      # small products: a second thread only adds waiting
+            for start in range(0, W.shape[0], step):
+                rows = slice(start, min(start + step, W.shape[0]))
+                np.greater(np.matmul(W[rows], X.T, out=Z[: rows.stop - start]), 0, out=S[rows])
         return S
     S = np.matmul(W, X.T)
     flat = S.reshape(-1)
