@@ -7,7 +7,7 @@
 #   make binder-check   the Binder environment, built fresh from binder/, opens and runs a chapter
 #   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
 #   make bench-peers   ntklib against Neural Tangents, in its own environment (.cache/peers-venv,
-#               about 2 GiB; about an hour; writes benchmarks/peers.json; QUICK=1 for a smoke run,
+#               about 2 GiB; an hour or more; writes benchmarks/peers.json; QUICK=1 for a smoke run,
 #               THREADS=1 for one BLAS/XLA thread each, on a loaded machine)
 #   make seeds N=20   every chapter under N seeds, each verification's pass/fail count
 PYTHON ?= python3

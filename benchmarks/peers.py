@@ -22,8 +22,11 @@ Each configuration (n, m, d, activation) runs in a fresh child process, for floa
    must be within the precision's tolerance before anything is timed;
 3. time them interleaved: in each round every implementation runs once, in a rotated order, wall
    and CPU time (all threads) per call; rounds repeat until the configuration's time budget is
-   spent (at least 3 rounds; 1 if a single round exceeds the budget).  Ratios are medians over
-   rounds of the per-round ratio, so slow drifts of the machine's load cancel.
+   spent (at least 3 rounds; 1 if a single round exceeds the budget; a peer whose first call
+   exceeds ``CALL_CAP_S`` is timed by that call).  Ratios are medians over rounds of the per-round
+   ratio, so slow drifts of the machine's load cancel.  The best peer is chosen, and the targets
+   read, by CPU time: on a shared machine wall time also counts the waits for a core (with
+   ``--threads 1`` on a loaded machine, as the recorded run, CPU time is the work itself).
 
 Also timed in the same rounds: the bare matrix products ntklib's Gram is built on, the
 pre-activations :math:`W X^\\top` and :math:`S^\\top S`, per chunk, in the same precisions
@@ -445,8 +448,8 @@ def main() -> int:
              "memory_cap_gib": args.memory_cap_gib} for n, m, d, act in emp]
     jobs += [{"kind": "analytic", "n": n, "d": d, "activation": act, "budget": budget,
               "memory_cap_gib": args.memory_cap_gib, "cap_s": 30.0 if args.quick else 60.0} for n, d, act in ana]
-    # largest first, so that the workers finish together; results are stored in sweep order
-    jobs.sort(key=lambda j: -(j["n"] ** 2 * j.get("m", 300) + j["n"] * j.get("m", 300) * j["d"]))
+    # smallest first (a run cut short still covers the sweep from below); results stored in sweep order
+    jobs.sort(key=lambda j: (j["n"] ** 2 * j.get("m", 300) + j["n"] * j.get("m", 300) * j["d"]))
     ok = True
     started = time.perf_counter()
     with ThreadPoolExecutor(args.workers) as pool:

@@ -176,7 +176,7 @@ def ntk_gram(X: ArrayLike, Xp: ArrayLike | None = None, *, W: ArrayLike, activat
     Notes
     -----
     *Accuracy.*  ReLU: in either precision :math:`SS'^\top` holds exact counts of co-active units
-    (see :func:`_accumulate`); float64 takes the signs of the float64 pre-activations, float32 those
+    (see ``_accumulate``); float64 takes the signs of the float64 pre-activations, float32 those
     of the float32 ones, which can differ only where :math:`|w_j^\top x_i| \le \gamma_{d+2}
     |w_j|^\top|x_i|` (about :math:`10^{-7}\|w_j\|\|x_i\|` for small :math:`d`).
 
