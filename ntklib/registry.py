@@ -89,7 +89,7 @@ REGISTRY: dict[str, Verification] = {
             eq_km_variance={"agreement": 1.0, "rate": 0.5},
             sec_kernel_convergence={"rate": 0.5},
             eq_limit_kernel={"agreement": 0.1},
-            # rate: the sup error falls faster than N^-2.5, half an order beyond the fastest rate measured
+            # rate: the smooth target's sup error on X falls faster than N^-2.5, half an order beyond its measured rate
             thm_universal={"identity": 1.0, "bound": 1e-7, "rate": 2.5},
             # bound: a floor of pi / (8 * 0.7) on the circle, above the attained error;
             # rate: each measured rate half an order faster than claimed
@@ -107,20 +107,24 @@ REGISTRY: dict[str, Verification] = {
             rem_pseudoinverse={"identity": 1e-6},
             # the block bound lowered to the claimed sharpness 1/2; an adversary 40% weaker misses 1/2
             ass_jacobian={"bound": 0.5, "sharpness": 0.6},
-            # the prefactor R0 lowered by 1%: false, both sides tend to R0 as t -> 0
-            eq_lazy_risk={"bound": 0.99},
+            # the rate 2.2 s_min^2 instead of s_min^2 / 2, exceeded at the grid times (10% faster than the tangent flow's)
+            eq_lazy_risk={"bound": STATED},
             # the bound lowered to 0.03 < s_min / (6 s_max), which the adversary attains; a 1% weaker adversary
             eq_lazy_displacement={"bound": 0.03, "sharpness": 0.99},
-            # s_min(J_t) >= 1.02 s_min: the smallest singular value would have to grow by 2%
-            eq_lazy_smin={"bound": 0.49},
-            # the reserved path length lowered to 0.03 of itself, below what the adversary uses
+            # the proof's factors 1/2 and 3/2 replaced by 1 (the chapter says why this shows little, and shows the
+            # check failing below the threshold)
+            eq_lazy_smin={"bound": STATED},
+            # the path bound D(alpha) lowered to 0.03 of itself, below what the adversary uses
             eq_lazy_radius={"bound": 0.03},
+            # the corrected quantity R(alpha f~(u(t))) above the bound where the lecture's R(alpha f~(w(t))) is
+            sec_lecture_risk={"bound": STATED},
             rem_rescaling={"identity": 1e-6},
             # units with s_min <= 1e-5: the s_min^3 threshold times 1e-5 is at least the lecture's s_min^2 one
             eq_lazy_threshold={"bound": 1e-5},
             prop_lazy_coupling={"bound": 1e-6, "rate": 0.5},
             sec_lazy_measured={"rate": 0.5},
-            sec_gd={"bound": 0.9},
+            # a contraction 10% faster than the worst mode allows; a bounded residual above the stability limit
+            sec_gd={"bound": STATED},
             ex_tangent_flow={"identity": 1e-6},
         ),
         *_entries("chapters/a1-computing-fast", ch_fast={"identity": 1e-6}),

@@ -294,9 +294,7 @@ SPECS: list[tuple[str, Callable[..., Any], dict[str, Any], dict[str, str]]] = [
     ("mutation_results", registry.mutation_results, dict(records=[REPORT]), dict(records=O)),
     ("verify_chapter", registry.verify_chapter, dict(chapter="chapters/intro", records=[], root=None),
      dict(chapter=N, records=O, root=O)),
-]
-
-FLOWS_SPECS = [
+    # gradient flows
     ("flow_problem", ntklib.flows.flow_problem, dict(net=FLOW_NET, X=FLOW_X, y=np.array([0.3, -0.2, 0.1]), W0=FLOW_W0,
                                                      L_J=1.0, centred=False),
      dict(net=O, X=A, y=A, W0=A, L_J=S, centred=O)),
@@ -308,7 +306,7 @@ FLOWS_SPECS = [
     ("lazy_run", lambda **k: ntklib.flows.lazy_run(FLOW, **k), dict(alpha=20.0, points=4),
      dict(alpha=S, points=I)),
 ]
-"""Cases for ntklib.flows, held out of SPECS while that module is hardened (branch issue-15b)."""
+
 
 COVERAGE = {
     "CheckReport": "a result type made by the checkers, not built by users",
@@ -318,10 +316,6 @@ COVERAGE = {
     "FlowProblem": "a problem type made by flows.flow_problem, not built by users",
     "TailCertificate": "a result type made by flows.tail_certificate, not built by users",
     "LazyRun": "a result type made by flows.lazy_run, not built by users",
-    # TRANSIENT (lead, during the issue-15 merge): the flows functions are being hardened on branch
-    # issue-15b; their cases are in FLOWS_SPECS below and return to SPECS with that work.
-    "flow_problem": "transient: issue-15b", "tangent_flow": "transient: issue-15b",
-    "tail_certificate": "transient: issue-15b", "lazy_run": "transient: issue-15b",
 }
 """Public callables not in SPECS, and why."""
 

@@ -38,7 +38,13 @@ def test_tail_certificate_by_hand() -> None:
     assert cert.holds and cert.radius == pytest.approx(1.0) and cert.path == pytest.approx(0.06)
     assert not flows.tail_certificate(3.0, 4.0, 5.0, 0.1, 2.0, 2.0).holds              # path too long
     off = flows.tail_certificate(0.9, 4.0, 0.005, 10.0, 2.0, 2.0)                       # s_T below s_min / 2
-    assert not off.holds and off.path == np.inf and off.radius == 0.0
+    assert not off.holds and off.path is None and off.radius == 0.0
+    # an error allowance e = 0.1: residual norm 0.1 + 10 (4 + 0.2) 0.1 = 4.3, P = 6 * 4.3 / 10 = 2.58 > 1 - 0.1
+    worse = flows.tail_certificate(3.0, 4.0, 0.005, 10.0, 2.0, 2.0, error=0.1)
+    assert not worse.holds and worse.path == pytest.approx(2.58) and worse.error == 0.1
+    # e = 1e-4: P = 6 (0.1 + 10 * 4.0002e-4) / 10 = 0.06240012, and P + e < 1
+    small = flows.tail_certificate(3.0, 4.0, 0.005, 10.0, 2.0, 2.0, error=1e-4)
+    assert small.holds and small.path == pytest.approx(0.06240012)
 
 
 def test_large_scale_holds_and_small_scale_fails(rng) -> None:
@@ -50,8 +56,11 @@ def test_large_scale_holds_and_small_scale_fails(rng) -> None:
     assert lazy.sup_displacement <= ntklib.bounds.theorem12_displacement(a_star, p.sigma_min, p.sigma_max, p.R0(1.0))
     assert lazy.sup_path >= lazy.sup_displacement >= lazy.displacement.max()
     assert lazy.sup_w_minus_u <= ntklib.bounds.theorem12_coupling(a_star, p.L_J, p.sigma_min, p.sigma_max, p.R0(1.0))
+    assert lazy.sup_displacement >= lazy.displacement.max() and lazy.inf_smin <= lazy.smin.min()
+    assert lazy.inf_smin >= p.sigma_min / 2 and lazy.sup_smax <= 1.5 * p.sigma_max and lazy.sup_smax >= lazy.smax.max()
+    assert lazy.crossing is None and lazy.tail.error > 0                 # the reference run measured an error
     tiny = flows.lazy_run(p, 1e-3)          # alpha f cannot reach y: the risk stalls above its decaying bound
-    assert tiny.verdict == "fails" and tiny.tail is None and np.isfinite(tiny.crossing)
+    assert tiny.verdict == "fails" and tiny.tail is None and tiny.crossing is not None
     assert np.max(tiny.risk / tiny.bound) > 10
     with pytest.raises(ValueError, match="no tail certificate"):
         tiny.sup_displacement
@@ -62,6 +71,32 @@ def test_path_length_bounds_the_displacement_and_grows(rng) -> None:
     assert np.all(np.diff(run.path) >= 0)
     assert np.all(run.displacement <= run.path + 1e-12)
     assert np.all(np.diff(run.risk) <= 1e-14)                     # gradient flow never increases the risk
+
+
+def test_interval_bounds_contain_a_finer_grid(rng) -> None:
+    """The bounds between grid times hold at the times of a run on a grid ten times finer."""
+    p = _problem(rng)
+    coarse, fine = flows.lazy_run(p, 2.0, points=6), flows.lazy_run(p, 2.0, points=60)
+    assert coarse.verdict == fine.verdict == "holds"
+    assert fine.smin.min() >= coarse.inf_smin and fine.smax.max() <= coarse.sup_smax
+    assert fine.displacement.max() <= coarse.sup_displacement and fine.w_minus_u.max() <= coarse.sup_w_minus_u
+    # the risk ratio between the coarse grid's times is at most the interval ratio of the interval holding it
+    inside = (fine.taus > coarse.taus[1]) & (fine.taus < coarse.taus[-1])
+    k = np.searchsorted(coarse.taus, fine.taus[inside], side="right") - 1
+    assert np.all(fine.risk[inside] / fine.bound[inside] <= coarse.risk[k] / coarse.bound[k + 1] * (1 + 1e-9))
+    assert fine.path[fine.taus <= coarse.taus[1]].max() < p.sigma_min / (2 * p.L_J)      # the first interval
+
+
+def test_tangent_model_at_the_network_parameters(rng) -> None:
+    """risk_tangent_at_w is the tangent model's risk at w(tau): for a linear network it is the risk itself."""
+    X = ntklib.sphere(3, 4, rng)
+    net, W0 = ntklib.init_network(10, 4, rng, activation="identity")
+    linear = flows.flow_problem(net, X, ntklib.targets(X, "smooth"), W0, L_J=1.0)       # J is constant
+    run = flows.lazy_run(linear, 2.0, points=4)
+    np.testing.assert_allclose(run.risk_tangent_at_w, run.risk, rtol=1e-9, atol=1e-13)
+    curved = flows.lazy_run(_problem(rng, centred=True, symmetric=False), 3.0, points=4, min_horizon=3)
+    assert curved.risk_tangent_at_w[0] == pytest.approx(curved.risk[0], rel=1e-14)
+    assert curved.risk_tangent_at_w[-1] > 10 * curved.risk[-1]        # alpha psi(w) remains, the network fits y
 
 
 def test_rescaling_leaves_the_flow_unchanged(rng) -> None:
@@ -95,13 +130,13 @@ def test_centred_model_starts_at_zero(rng) -> None:
 
 def test_flows_refuse_bad_input(rng) -> None:
     p = _problem(rng)
-    with pytest.raises(ValueError, match="net="):
+    with pytest.raises(TypeError, match="net="):
         flows.flow_problem("net", p.X, p.y, p.W0, L_J=1.0)
     with pytest.raises(ValueError, match="y="):
         flows.flow_problem(p.net, p.X, p.y[:-1], p.W0, L_J=1.0)
     with pytest.raises(ValueError, match="L_J=-1"):
         flows.flow_problem(p.net, p.X, p.y, p.W0, L_J=-1.0)
-    with pytest.raises(ValueError, match="centred="):
+    with pytest.raises(TypeError, match="centred="):
         flows.flow_problem(p.net, p.X, p.y, p.W0, L_J=1.0, centred="yes")
     X_bad = np.vstack([p.X, p.X[:1]])                                # a repeated point: rank < n
     with pytest.raises(ValueError, match="rank n"):
@@ -114,6 +149,16 @@ def test_flows_refuse_bad_input(rng) -> None:
         flows.tangent_flow(p, 1.0, np.array([-1.0]))
     with pytest.raises(ValueError, match="S_T"):
         flows.tail_certificate(2.0, 1.0, 0.1, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="error"):
+        flows.tail_certificate(2.0, 3.0, 0.1, 1.0, 1.0, 1.0, error=-1.0)
+    with pytest.raises(TypeError, match="problem="):
+        flows.lazy_run("problem", 1.0)
+    with pytest.raises(ValueError, match="alpha="):
+        flows.lazy_run(p, 1e12)                          # alpha f(w) unresolved in double precision
+    with pytest.raises(ValueError, match="rtol="):
+        flows.lazy_run(p, 1.0, rtol=1e-15)               # no room for the reference run
+    with pytest.raises(ValueError, match="X, W0"):
+        flows.flow_problem(p.net, 1e200 * p.X, p.y, p.W0, L_J=1.0)
 
 
 def test_coupling_bound_by_hand() -> None:
