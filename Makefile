@@ -2,8 +2,8 @@
 #   make book   build the site into _build/html (creates .venv and installs pinned deps if needed)
 #   make test   build the book, then run the whole test suite: ntklib unit tests, every chapter
 #               through nbval, and every page of the built site in headless Chromium
-#   make browser-deps   the site test's MathJax copy (npm); Chromium comes from Debian
-#               (apt-get install chromium chromium-driver)
+#   make browser-deps   checks for the site test's browser, Chromium from Debian
+#               (apt-get install chromium chromium-driver); MathJax comes with the book (PyPI)
 #   make binder-check   the Binder environment, built fresh from binder/, opens and runs a chapter
 #   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
 #   make seeds N=20   every chapter under N seeds, each verification's pass/fail count
@@ -11,12 +11,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-
-# MathJax 3 for the browser test (tests/test_site.py), which answers the pages' CDN requests
-# from this copy.  .cache/ is git-ignored and excluded from the book's sources (_config.yml).
-NPM_CACHE       := .cache/npm
-MATHJAX_VERSION := 3.2.2
-MATHJAX_STAMP   := $(NPM_CACHE)/node_modules/.mathjax-$(MATHJAX_VERSION)
 
 .PHONY: book test bench seeds install clean browser-deps binder-check
 
@@ -38,12 +32,8 @@ book: $(STAMP)
 test: book
 	$(BIN)/python -m pytest
 
-browser-deps: $(MATHJAX_STAMP)
+browser-deps:
 	@test -x /usr/bin/chromium || echo "note: no /usr/bin/chromium; install Debian's: apt-get install chromium chromium-driver"
-
-$(MATHJAX_STAMP):
-	npm install --prefix $(NPM_CACHE) --no-save --no-audit --no-fund --loglevel=error mathjax@$(MATHJAX_VERSION)
-	touch $@
 
 # Builds a fresh environment from binder/ alone (about a minute with a warm pip cache; needs PyPI),
 # then drives JupyterLab in Chromium.

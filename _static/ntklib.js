@@ -1,0 +1,107 @@
+/* The book's reading aids (tests/test_site.py checks them).
+ *
+ * 1. Scroll cue: display equations, inline formulas, tables and check reports that are wider than the
+ *    text scroll inside their box; mark those that overflow (ntklib.css draws a shadow on the side
+ *    where more is hidden) and put a hint under the wide blocks.
+ * 2. Live Code without network: Thebe comes from unpkg.com and its kernel from mybinder.org; when
+ *    either cannot be reached, say so and say what still works, instead of "Loading" for ever.
+ */
+(() => {
+  "use strict";
+
+  // --- 1. scroll cue -------------------------------------------------------------------------
+  const SCROLLERS = "div.math > mjx-container, span.math, .ntklib-scroll, .pst-scrollable-table-container";
+  const BLOCKS = "div.math > mjx-container, .ntklib-scroll, .pst-scrollable-table-container";
+  const HINT = "ntklib-scroll-hint";
+
+  const update = (el) => {
+    const over = el.scrollWidth > el.clientWidth + 1;
+    el.classList.toggle("ntklib-overflows", over);
+    el.classList.toggle("ntklib-at-start", el.scrollLeft <= 0);
+    el.classList.toggle("ntklib-at-end", el.scrollLeft + el.clientWidth >= el.scrollWidth - 1);
+    if (!el.matches(BLOCKS)) return;
+    const anchor = el.parentElement.matches("div.math") ? el.parentElement : el;
+    const next = anchor.nextElementSibling;
+    const hinted = next !== null && next.classList.contains(HINT);
+    if (over && !hinted) {
+      const hint = document.createElement("div");
+      hint.className = HINT;
+      hint.setAttribute("aria-hidden", "true");
+      hint.textContent = "\u21c6 wider than the page: scroll sideways";
+      anchor.insertAdjacentElement("afterend", hint);
+    } else if (!over && hinted) {
+      next.remove();
+    }
+  };
+  const updateAll = () => document.querySelectorAll(SCROLLERS).forEach(update);
+  window.ntklibUpdateScrollCues = updateAll;     // for the site test, after it changes the viewport
+
+  document.addEventListener("scroll", (e) => {
+    if (e.target instanceof Element && e.target.matches(SCROLLERS)) update(e.target);
+  }, true);
+  document.addEventListener("toggle", updateAll, true);     // <details> of a long report opened
+  let resizing = null;
+  window.addEventListener("resize", () => { clearTimeout(resizing); resizing = setTimeout(updateAll, 150); });
+  const start = () => {
+    updateAll();
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) MathJax.startup.promise.then(updateAll);
+  };
+  if (document.readyState === "complete") start(); else window.addEventListener("load", start);
+
+  // --- 2. Live Code without network ----------------------------------------------------------
+  const WAIT_MS = 30000;      // no word from Binder for this long after Thebe loaded: unreachable
+  let failed = false;
+  let heard = false;
+
+  const offline = (what) => {
+    if (failed) return;
+    failed = true;
+    const box = document.querySelector(".thebe-launch-button");
+    if (!box) return;
+    box.classList.add("ntklib-live-code-offline");
+    box.setAttribute("role", "status");
+    box.disabled = true;
+    box.innerHTML = "";
+    const strong = document.createElement("strong");
+    strong.textContent = "Live Code is not available: ";
+    box.append(strong, document.createTextNode(
+      what + ". Live Code runs this page's cells on mybinder.org and needs a network connection. " +
+      "Everything shown here was computed when the book was built. To run the code yourself, " +
+      "download the chapter (the download button, .md) and open it in Jupyter with jupytext, " +
+      "or try Live Code again when you are online."));
+  };
+
+  // The Thebe script is added to <head> when the reader clicks Live Code; a load error does not bubble.
+  window.addEventListener("error", (e) => {
+    const el = e.target;
+    if (el instanceof HTMLScriptElement && typeof THEBE_JS_URL === "string" && el.src === THEBE_JS_URL) {
+      offline("the Thebe script (unpkg.com) could not be loaded");
+    }
+  }, true);
+
+  document.addEventListener("click", (e) => {
+    if (!(e.target instanceof Element) || !e.target.closest(".btn-launch-thebe")) return;
+    if (navigator.onLine === false) {
+      setTimeout(() => offline("this browser is offline"), 0);
+      return;
+    }
+    const started = Date.now();
+    const watch = setInterval(() => {
+      if (failed) return clearInterval(watch);
+      if (typeof thebelab !== "undefined" && typeof thebelab.on === "function" && !watch.hooked) {
+        watch.hooked = true;
+        thebelab.on("status", (evt, data) => {
+          heard = true;
+          if (data && (data.status === "failed" || data.status === "dead")) {
+            offline("mybinder.org could not start a kernel (" + data.status + ")");
+          }
+        });
+      }
+      if (heard) return clearInterval(watch);
+      if (Date.now() - started > WAIT_MS) {
+        clearInterval(watch);
+        offline("mybinder.org did not answer within " + WAIT_MS / 1000 + " seconds");
+      }
+    }, 500);
+  }, true);
+})();
