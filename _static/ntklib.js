@@ -14,8 +14,16 @@
   const BLOCKS = "div.math > mjx-container, .ntklib-scroll, .pst-scrollable-table-container";
   const HINT = "ntklib-scroll-hint";
 
+  // An inline formula overflows when it is wider than the block of text it sits in (the theme lets it
+  // stick out by a pixel or two, e.g. a square root's bar; that is not a reason to scroll it).
+  const overflows = (el) => {
+    if (!el.matches("span.math")) return el.scrollWidth > el.clientWidth + 1;
+    const math = el.querySelector("mjx-math") || el.firstElementChild;
+    const block = el.closest("p, li, dd, dt, td, th, figcaption, div");
+    return math !== null && block !== null && math.getBoundingClientRect().width > block.clientWidth;
+  };
   const update = (el) => {
-    const over = el.scrollWidth > el.clientWidth + 1;
+    const over = overflows(el);
     el.classList.toggle("ntklib-overflows", over);
     el.classList.toggle("ntklib-at-start", el.scrollLeft <= 0);
     el.classList.toggle("ntklib-at-end", el.scrollLeft + el.clientWidth >= el.scrollWidth - 1);

@@ -521,7 +521,7 @@ def test_page(rel: str, width: int, contexts, site_url) -> None:
         _FIGURES[width, rel] = page.evaluate(_JS_FIGURES)
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"{Path(rel).with_suffix('').as_posix().replace('/', '-')}-{width}.png",
+        page.screenshot(path=SCREENSHOTS / f"{Path(rel).stem}-{width}.png",
                         full_page=True)
         problems += [f"request failed: {r}" for r in dict.fromkeys(local_failures)]
         problems += [f"needs the network: {r}" for r in dict.fromkeys(network)]
