@@ -398,9 +398,24 @@ _JS_FIGURES = """() => ({
 })"""
 
 # A second numbering: a result named by a bare number ("Lemma 5", not "Lemma 2.1") unless it is
-# introduced as the lecture's, or the form "X of the lecture".
+# introduced as the lecture's, or the form "X of the lecture".  Sphinx typesets ' as ’.
 _RESULT = r"(?:Lemma|Theorem|Proposition|Corollary|Remark|Assumption|Definition)"
-_SECOND_NUMBERING = re.compile(rf"(?<!lecture's )\b{_RESULT} \d+\b(?![.\d])|\b{_RESULT} \d+(?:\.\d+)? of the lecture")
+_SECOND_NUMBERING = re.compile(rf"(?<!lecture's )(?<!lecture’s )\b{_RESULT} \d+\b(?![.\d])|\b{_RESULT} \d+(?:\.\d+)? of the lecture")
+# A result named by the book's number, perhaps with the lecture's: "Lemma 2.1 (the lecture's Lemma 5".
+_BOOK_NAME = re.compile(rf"\b({_RESULT} (?:\d+|[A-Z])\.\d+)(?: \(the lecture['’]s ({_RESULT} \d+))?")
+_BOX = re.compile(r'<p class="admonition-title"><span class="caption-number">([^<]+?)\s*</span>\s*(?:\(([^<]*))?')
+
+
+@functools.cache
+def _statement_boxes() -> dict[str, str]:
+    """Every numbered statement box of the site: its name ("Lemma 2.1") and the start of its title."""
+    boxes = {}
+    for path in SITE.rglob("*.html"):
+        for m in _BOX.finditer(path.read_text(encoding="utf-8", errors="replace")):
+            boxes[m[1].strip()] = html.unescape(m[2] or "").replace("’", "'")
+    return boxes
+
+
 _FIGURE_NUMBER = re.compile(r"^(Fig\.|Table|Listing) (\d+|[A-Z])\.\d+\b")
 
 # --------------------------------------------------------------------------------------------
@@ -440,11 +455,18 @@ def _check_names(page) -> list[str]:
     problems = []
     if names["search"] != 1:
         problems.append(f"{names['search']} search boxes visible at {DESKTOP} px; expected one")
+    boxes = _statement_boxes()
     for where in ("headings", "toc", "boxes", "dashboard"):
         for text in names[where]:
             if m := _SECOND_NUMBERING.search(text):
                 problems.append(f"a second numbering in the {where}: {m.group()!r} in {text!r} "
                                 "(name it by the book's number; the lecture's as \"the lecture's Lemma 5\")")
+            for m in _BOOK_NAME.finditer(text):
+                if m[1] not in boxes:
+                    problems.append(f"the {where} name {m[1]!r}, which no statement box of the site has: {text!r}")
+                elif m[2] and f"the lecture's {m[2]}" not in boxes[m[1]]:
+                    problems.append(f"the {where} call {m[1]} the lecture's {m[2]}; its box says "
+                                    f"{boxes[m[1]]!r}: {text!r}")
     for text in names["figures"]:
         if not _FIGURE_NUMBER.match(text):
             problems.append(f"figure not numbered by chapter: {text!r}")
