@@ -341,7 +341,8 @@ _JS_OVERFLOW = """() => {
     for (; box && box !== article.parentElement; box = box.parentElement) {
       const style = getComputedStyle(box);
       if (style.overflowX === 'visible') continue;
-      if (box.scrollWidth <= box.clientWidth + 1) { verdict = 'fits'; break; }
+      const b = box.getBoundingClientRect();
+      if (box.scrollWidth <= box.clientWidth + 1 || (r.left >= b.left - 1 && r.right <= b.right + 1)) { verdict = 'fits'; break; }
       if (style.overflowX === 'hidden' || style.overflowX === 'clip') { verdict = 'clipped'; break; }
       const cue = box.classList.contains('ntklib-overflows') && style.boxShadow !== 'none';
       verdict = cue ? 'scrolls' : 'scrolls with no cue';
@@ -351,10 +352,15 @@ _JS_OVERFLOW = """() => {
     if (verdict !== 'fits') out.push({what: name(el), verdict, display: el.hasAttribute('display'),
                                      width: Math.round(r.width), box: box ? Math.round(box.clientWidth) : null});
   }
-  // what sticks out of the window, when the page scrolls sideways: the outermost such elements
+  // what sticks out of the window, when the page scrolls sideways: the outermost such elements that
+  // no scrolling or clipping box contains
+  const free = (e) => { for (let a = e; a && a !== document.body; a = a.parentElement) {
+                          const style = getComputedStyle(a);
+                          if (style.position === 'fixed' || (a !== e && style.overflowX !== 'visible')) return false; }
+                        return true; };
   const wide = Array.from(document.body.querySelectorAll('*')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
-      && !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 1))
-      .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '')
+      && free(e) && !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 1))
+      .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '')
                         + ' ' + JSON.stringify(e.textContent.trim().slice(0, 40)));
   return {items: out, page: document.documentElement.scrollWidth - window.innerWidth, wide};
 }"""
@@ -381,8 +387,8 @@ _JS_NAMES = """() => {
     boxes: texts('div.proof > p.admonition-title'),
     dashboard: texts('table.ntklib-dashboard td:first-child'),
     figures: texts('article figcaption .caption-number, article .caption .caption-number'),
-    search: Array.from(document.querySelectorAll('.search-button-field, .search-button, input[type=search]'))
-                 .filter(e => !e.closest('dialog, article') && visible(e)).length,
+    search: Array.from(document.querySelectorAll('.search-button-field, .search-button'))
+                 .filter(e => !e.closest('dialog') && visible(e)).length,
     // errata entries: labelled sections below the page's title (a label's id may sit on a span)
     backlinks: Array.from(document.querySelectorAll('article [id^="errata-"]')).map(e => e.closest('section'))
                  .filter(s => s && !s.querySelector(':scope > h1'))
