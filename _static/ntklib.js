@@ -35,7 +35,7 @@
       const hint = document.createElement("div");
       hint.className = HINT;
       hint.setAttribute("aria-hidden", "true");
-      hint.textContent = "\u21c6 wider than the page: scroll sideways";
+      hint.textContent = "\u21c6 wider than the screen: scroll it sideways";
       anchor.insertAdjacentElement("afterend", hint);
     } else if (!over && hinted) {
       next.remove();

@@ -40,6 +40,7 @@ from sphinx.errors import ExtensionError
 from ._checkout import assert_checkout, checkout_environment
 from .checks import RECORD_FILE_ENV, STATED
 from .registry import REGISTRY
+from .reporting import fmt_ratio
 from .seeding import base_seed
 
 __all__ = ["dashboard_rows", "extra_digests", "file_digest", "file_digests", "load_build_records", "source_fingerprint", "setup"]
@@ -172,7 +173,7 @@ def dashboard_rows(chapters: dict[str, list[dict[str, Any]]], order: list[str] |
     for doc in docs:
         for r in chapters[doc]:
             rows.append((doc, r["label"], f"{r['kind']}: {r['statistic']}", *_measured_and_condition(r),
-                         _fmt(r["worst_ratio"]), "pass" if r["passed"] else "FAIL", str(r["seed"]),
+                         fmt_ratio(r["worst_ratio"]), "pass" if r["passed"] else "FAIL", str(r["seed"]),
                          _mutation_text(r["label"], r["kind"], r.get("false_statement", ""))))
     return rows
 
@@ -282,7 +283,10 @@ def _table(app: Any, fromdoc: str) -> list[nodes.Node]:
             body += heading
         cells = [_statement(app, fromdoc, row[0], row[1])]
         cells += [nodes.paragraph(text=row[i]) for i in SHOWN[1:]]
-        body += _row(cells)
+        line = _row(cells)
+        for i, entry in zip(SHOWN, line.children):     # the column, for the phone layout (ntklib.css)
+            entry["classes"].append("ntklib-col-" + COLUMNS[i].lower().replace(" ", "-"))
+        body += line
     return [summary, table]
 
 

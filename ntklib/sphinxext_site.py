@@ -102,13 +102,14 @@ def _corrections(env: Any) -> dict[str, list[dict[str, str]]]:
     return getattr(env, _CORRECTIONS)
 
 
-def _section_title(node: nodes.Node) -> str:
+def _section(node: nodes.Node) -> tuple[str, str]:
+    """The id and title of the section a node sits in (empty if none)."""
     parent = node.parent
     while parent is not None and not isinstance(parent, nodes.section):
         parent = parent.parent
     if parent is None or not parent.children or not isinstance(parent[0], nodes.title):
-        return ""
-    return parent[0].astext()
+        return "", ""
+    return (parent["ids"][0] if parent["ids"] else ""), parent[0].astext()
 
 
 def _collect_corrections(app: Any, doctree: nodes.document) -> None:
@@ -125,7 +126,8 @@ def _collect_corrections(app: Any, doctree: nodes.document) -> None:
             if anchor in aside["ids"] or any(anchor == f["anchor"] for f in found):
                 anchor = f"{anchor}-{len(found) + 1}"
             aside["ids"].append(anchor)
-            found.append({"label": label, "anchor": anchor, "section": _section_title(aside)})
+            section_id, section_title = _section(aside)
+            found.append({"label": label, "anchor": anchor, "section": section_title, "section_id": section_id})
     _corrections(env).pop(env.docname, None)
     if found:
         _corrections(env)[env.docname] = found
@@ -146,14 +148,14 @@ def _backlinks(app: Any, doctree: nodes.document, docname: str) -> None:
         if section is None:
             continue
         para = nodes.paragraph(classes=["ntklib-backlinks"])
-        para += nodes.Text("↩ Where the book marks this correction: ")
+        para += nodes.Text("↩ Back to the margin note in ")
         for k, (doc, note) in enumerate(notes):
             if k:
-                para += nodes.Text("; ")
-            title = app.env.titles.get(doc)
-            number = app.env.toc_secnumbers.get(doc, {}).get("")
-            where = ".".join(map(str, number)) + " " if number else ""
-            text = f"{where}{title.astext() if title else doc}" + (f", {note['section']}" if note["section"] else "")
+                para += nodes.Text(" and ")
+            numbers = app.env.toc_secnumbers.get(doc, {})
+            number = numbers.get("#" + note.get("section_id", "")) or numbers.get("")
+            title = note["section"] or (app.env.titles[doc].astext() if doc in app.env.titles else doc)
+            text = ("§" + ".".join(map(str, number)) + " " if number else "") + title
             uri = app.builder.get_relative_uri(docname, doc) + "#" + note["anchor"]
             para += nodes.reference("", text, refuri=uri, internal=True)
         para += nodes.Text(".")
