@@ -358,11 +358,12 @@ _JS_OVERFLOW = """() => {
                           const style = getComputedStyle(a);
                           if (style.position === 'fixed' || (a !== e && style.overflowX !== 'visible')) return false; }
                         return true; };
-  const wide = Array.from(document.body.querySelectorAll('*')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+  const page = document.documentElement.scrollWidth - window.innerWidth;
+  const wide = page <= 1 ? [] : Array.from(document.body.querySelectorAll('*')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
       && free(e) && !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 1))
       .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '')
                         + ' ' + JSON.stringify(e.textContent.trim().slice(0, 40)));
-  return {items: out, page: document.documentElement.scrollWidth - window.innerWidth, wide};
+  return {items: out, page, wide};
 }"""
 
 # Margin notes: title, links, id, and how they are laid out.
@@ -496,34 +497,23 @@ def _load(context, site_url: str, rel: str):
     return page, local_failures, network, js_errors
 
 
-_FIGURES: dict[tuple[int, str], dict] = {}
-"""What test_page measured of each page's images, for test_figures_legible."""
-
-
-@pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("rel", _pages())
-def test_page(rel: str, width: int, contexts, site_url) -> None:
+def _visit(context, site_url: str, rel: str, width: int) -> tuple[list[str], dict | None]:
+    """Everything test_page checks of one page at one width: the problems found, and what the page's
+    images measure (for test_figures_legible).  Takes the screenshot."""
     page_file = SITE / rel
-    if not page_file.is_file():
-        _unavailable(f"no built site at {SITE}; run `make book` first")
-    source = ROOT / "chapters" / f"{Path(rel).stem}.md"
-    if rel.startswith("chapters/") and source.is_file():
-        # The download button offers this copy of the source: it must be the current one.
-        copy = SITE / "_sources" / "chapters" / source.name
-        if not copy.is_file() or copy.read_bytes() != source.read_bytes():
-            _unavailable(f"the built site is older than chapters/{source.name}; run `make book` "
-                         "(`make test` builds it first)")
     refresh = _parse(page_file).refresh
     if refresh:                                       # index.html: a redirect to the first page
         target = refresh.split("url=", 1)[-1].strip()
-        assert (page_file.parent / target).is_file(), f"{rel} redirects to missing {target}"
-        if width == DESKTOP:
-            page = contexts(width).new_page()
+        if not (page_file.parent / target).is_file():
+            return [f"{rel} redirects to missing {target}"], None
+        page = context.new_page()
+        try:
             page.goto(site_url + rel)
             page.wait_for_url(f"**/{target}")
+        finally:
             page.close()
-        return
-    page, local_failures, network, js_errors = _load(contexts(width), site_url, rel)
+        return [], None
+    page, local_failures, network, js_errors = _load(context, site_url, rel)
     try:
         problems: list[str] = []
         math = page.evaluate(_JS_MATH)
@@ -546,17 +536,87 @@ def test_page(rel: str, width: int, contexts, site_url) -> None:
             problems += _check_names(page)
             if rel.startswith("chapters/"):
                 problems += _check_buttons(page, rel)
-        _FIGURES[width, rel] = page.evaluate(_JS_FIGURES)
+        figures = page.evaluate(_JS_FIGURES)
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"{Path(rel).stem}-{width}.png",
-                        full_page=True)
+        page.screenshot(path=SCREENSHOTS / f"{Path(rel).stem}-{width}.png", full_page=True)
         problems += [f"request failed: {r}" for r in dict.fromkeys(local_failures)]
         problems += [f"needs the network: {r}" for r in dict.fromkeys(network)]
         problems += [f"JavaScript error: {e}" for e in js_errors if e not in KNOWN_JS_ERRORS]
-        assert not problems, f"{rel} at {width} px:\n  " + "\n  ".join(problems)
+        return problems, figures
     finally:
         page.close()
+
+
+@pytest.fixture(scope="module")
+def narrow(browser, site_url):
+    """The pages at the narrow widths, visited in a second thread with its own browser while the main
+    thread visits them at the desktop width (Playwright's sync API keeps to the thread that started it):
+    two cores render at once.  Maps (rel, width) to a future of _visit's result."""
+    import concurrent.futures
+
+    from playwright.sync_api import sync_playwright
+
+    local = urlsplit(site_url).netloc
+    state: dict = {}
+
+    def context(width: int):
+        if "browser" not in state:
+            state["pw"] = sync_playwright().start()
+            state["browser"] = state["pw"].chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        if width not in state:
+            ctx = state["browser"].new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
+            ctx.set_default_timeout(PAGE_TIMEOUT_MS)
+            ctx.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).netloc == local
+                      else r.abort("internetdisconnected"))
+            state[width] = ctx
+        return state[width]
+
+    def close():
+        if "browser" in state:
+            state["browser"].close()
+            state["pw"].stop()
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="narrow-pages")
+    futures = {(rel, width): pool.submit(lambda r=rel, w=width: _visit(context(w), site_url, r, w))
+               for width in WIDTHS if width != DESKTOP for rel in _pages() if (SITE / rel).is_file()}
+    try:
+        yield futures
+    finally:
+        for future in futures.values():
+            future.cancel()
+        pool.submit(close).result()
+        pool.shutdown()
+
+
+_FIGURES: dict[tuple[int, str], dict] = {}
+"""What test_page measured of each page's images, for test_figures_legible."""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("rel", _pages())
+def _require_current(rel: str) -> None:
+    """Skip (or fail) unless the page is built from the current source."""
+    if not (SITE / rel).is_file():
+        _unavailable(f"no built site at {SITE}; run `make book` first")
+    source = ROOT / "chapters" / f"{Path(rel).stem}.md"
+    if rel.startswith("chapters/") and source.is_file():
+        # The download button offers this copy of the source: it must be the current one.
+        copy = SITE / "_sources" / "chapters" / source.name
+        if not copy.is_file() or copy.read_bytes() != source.read_bytes():
+            _unavailable(f"the built site is older than chapters/{source.name}; run `make book` "
+                         "(`make test` builds it first)")
+
+
+def test_page(rel: str, width: int, contexts, narrow, site_url) -> None:
+    _require_current(rel)
+    if width == DESKTOP:
+        problems, figures = _visit(contexts(width), site_url, rel, width)
+    else:
+        problems, figures = narrow[rel, width].result(timeout=10 * PAGE_TIMEOUT_MS / 1000)
+    if figures is not None:
+        _FIGURES[width, rel] = figures
+    assert not problems, f"{rel} at {width} px:\n  " + "\n  ".join(problems)
 
 
 @functools.cache
@@ -613,6 +673,7 @@ def figure_legibility(width: int, rel: str, measured: dict) -> list[dict]:
 @pytest.mark.parametrize("rel", [p for p in _pages() if p.startswith("chapters/")])
 def test_figures_legible(rel: str, width: int, contexts, site_url) -> None:
     """Each figure's smallest text, as shown, is at least 0.75 x the body text."""
+    _require_current(rel)
     if (width, rel) not in _FIGURES:                          # run alone: measure the page here
         page, *_ = _load(contexts(width), site_url, rel)
         page.evaluate(_JS_WAIT_IMAGES)
