@@ -102,14 +102,14 @@ def _corrections(env: Any) -> dict[str, list[dict[str, str]]]:
     return getattr(env, _CORRECTIONS)
 
 
-def _section(node: nodes.Node) -> tuple[str, str]:
-    """The id and title of the section a node sits in (empty if none)."""
+def _section(node: nodes.Node) -> tuple[str, list[nodes.Node]]:
+    """The id and the title (as nodes: it may hold math) of the section a node sits in."""
     parent = node.parent
     while parent is not None and not isinstance(parent, nodes.section):
         parent = parent.parent
     if parent is None or not parent.children or not isinstance(parent[0], nodes.title):
-        return "", ""
-    return (parent["ids"][0] if parent["ids"] else ""), parent[0].astext()
+        return "", []
+    return (parent["ids"][0] if parent["ids"] else ""), [child.deepcopy() for child in parent[0].children]
 
 
 def _collect_corrections(app: Any, doctree: nodes.document) -> None:
@@ -154,10 +154,12 @@ def _backlinks(app: Any, doctree: nodes.document, docname: str) -> None:
                 para += nodes.Text(" and ")
             numbers = app.env.toc_secnumbers.get(doc, {})
             number = numbers.get("#" + note.get("section_id", "")) or numbers.get("")
-            title = note["section"] or (app.env.titles[doc].astext() if doc in app.env.titles else doc)
-            text = ("§" + ".".join(map(str, number)) + " " if number else "") + title
-            uri = app.builder.get_relative_uri(docname, doc) + "#" + note["anchor"]
-            para += nodes.reference("", text, refuri=uri, internal=True)
+            title = note["section"] or [nodes.Text(app.env.titles[doc].astext() if doc in app.env.titles else doc)]
+            link = nodes.reference("", "", refuri=app.builder.get_relative_uri(docname, doc) + "#" + note["anchor"],
+                                   internal=True)
+            link += nodes.Text("§" + ".".join(map(str, number)) + " " if number else "")
+            link += [child.deepcopy() for child in title]
+            para += link
         para += nodes.Text(".")
         index = next((i for i, child in enumerate(section.children) if isinstance(child, nodes.section)),
                      len(section.children))

@@ -593,8 +593,6 @@ _FIGURES: dict[tuple[int, str], dict] = {}
 """What test_page measured of each page's images, for test_figures_legible."""
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("rel", _pages())
 def _require_current(rel: str) -> None:
     """Skip (or fail) unless the page is built from the current source."""
     if not (SITE / rel).is_file():
@@ -608,6 +606,8 @@ def _require_current(rel: str) -> None:
                          "(`make test` builds it first)")
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("rel", _pages())
 def test_page(rel: str, width: int, contexts, narrow, site_url) -> None:
     _require_current(rel)
     if width == DESKTOP:
