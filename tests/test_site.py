@@ -94,6 +94,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def site_url():
     if not (SITE / "index.html").is_file():
         _unavailable(f"no built site at {SITE}; run `make book` first")
+    for old in SCREENSHOTS.glob("*.png"):              # this run's screenshots only
+        old.unlink()
     handler = functools.partial(_QuietHandler, directory=str(SITE))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
@@ -531,15 +533,14 @@ def _visit(context, site_url: str, rel: str, width: int) -> tuple[list[str], dic
 
         problems += _check_overflow(page, width)
         problems += _check_margins(page, width)
+        figures = page.evaluate(_JS_FIGURES)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)        # (before the buttons check opens a menu)
+        page.screenshot(path=SCREENSHOTS / f"{Path(rel).stem}-{width}.png", full_page=True)
         if width == DESKTOP:
             problems += _check_links(page, page_file, site_url)
             problems += _check_names(page)
             if rel.startswith("chapters/"):
                 problems += _check_buttons(page, rel)
-        figures = page.evaluate(_JS_FIGURES)
-
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"{Path(rel).stem}-{width}.png", full_page=True)
         problems += [f"request failed: {r}" for r in dict.fromkeys(local_failures)]
         problems += [f"needs the network: {r}" for r in dict.fromkeys(network)]
         problems += [f"JavaScript error: {e}" for e in js_errors if e not in KNOWN_JS_ERRORS]
