@@ -3,7 +3,9 @@
  * 1. Scroll cue: display equations, inline formulas, tables and check reports that are wider than the
  *    text scroll inside their box; mark those that overflow (ntklib.css draws a shadow on the side
  *    where more is hidden) and put a hint under the wide blocks.
- * 2. Live Code without network: Thebe comes from unpkg.com and its kernel from mybinder.org; when
+ * 2. Figures on narrow screens: never shrunk below MIN_FIGURE_SCALE of their natural width, where the
+ *    theme's text would become too small to read; a wider figure scrolls sideways in its own box.
+ * 3. Live Code without network: Thebe comes from unpkg.com and its kernel from mybinder.org; when
  *    either cannot be reached, say so and say what still works, instead of "Loading" for ever.
  */
 (() => {
@@ -56,7 +58,36 @@
   };
   if (document.readyState === "complete") start(); else window.addEventListener("load", start);
 
-  // --- 2. Live Code without network ----------------------------------------------------------
+  // --- 2. figures on narrow screens ------------------------------------------------------------
+  // The figures' smallest text is 11 pt (ntklib.set_theme), about 15 px at 100 dpi or in an SVG: at
+  // 0.85 of the natural width it stays above 0.75 x the body text, which tests/test_site.py requires.
+  const MIN_FIGURE_SCALE = 0.85;
+  const keepLegible = (img) => {
+    if (!img.naturalWidth) return;
+    const box = img.parentElement;
+    const min = Math.ceil(MIN_FIGURE_SCALE * img.naturalWidth);
+    const wrapped = box.classList.contains("ntklib-figure-scroll");
+    if (min <= (wrapped ? box.parentElement : box).clientWidth) {
+      img.style.width = "";
+      return;
+    }
+    img.style.width = min + "px";
+    if (!wrapped) {
+      const scroller = document.createElement("div");
+      scroller.className = "ntklib-scroll ntklib-figure-scroll";
+      img.replaceWith(scroller);
+      scroller.appendChild(img);
+      update(scroller);
+    }
+  };
+  const figures = () => document.querySelectorAll("article figure img, article div.cell_output img");
+  const legibleFigures = () => figures().forEach((img) => {
+    if (img.complete) keepLegible(img); else img.addEventListener("load", () => keepLegible(img), {once: true});
+  });
+  window.addEventListener("resize", () => setTimeout(() => { legibleFigures(); updateAll(); }, 200));
+  if (document.readyState === "complete") legibleFigures(); else window.addEventListener("load", legibleFigures);
+
+  // --- 3. Live Code without network ----------------------------------------------------------
   const WAIT_MS = 30000;      // no word from Binder for this long after Thebe loaded: unreachable
   let failed = false;
   let heard = false;
