@@ -3,8 +3,9 @@
  * 1. Scroll cue: display equations, inline formulas, tables and check reports that are wider than the
  *    text scroll inside their box; mark those that overflow (ntklib.css draws a shadow on the side
  *    where more is hidden) and put a hint under the wide blocks.
- * 2. Figures on narrow screens: never shrunk below MIN_FIGURE_SCALE of their natural width, where the
- *    theme's text would become too small to read; a wider figure scrolls sideways in its own box.
+ * 2. Figures on narrow screens (below 992 px): never shrunk below MIN_FIGURE_SCALE of their natural
+ *    width, where the theme's text would become too small to read; a wider figure scrolls sideways in
+ *    its own box.  On wide screens figures are drawn for the text column and shown as drawn.
  * 3. Live Code without network: Thebe comes from unpkg.com and its kernel from mybinder.org; when
  *    either cannot be reached, say so and say what still works, instead of "Loading" for ever.
  */
@@ -62,12 +63,14 @@
   // The figures' smallest text is 11 pt (ntklib.set_theme), about 15 px at 100 dpi or in an SVG: at
   // 0.85 of the natural width it stays above 0.75 x the body text, which tests/test_site.py requires.
   const MIN_FIGURE_SCALE = 0.85;
+  // On wide screens a figure must fit the text column (it is drawn for it): nothing to do there.
+  const narrow = window.matchMedia("(max-width: 991.98px)");
   const keepLegible = (img) => {
     if (!img.naturalWidth) return;
     const box = img.parentElement;
     const min = Math.ceil(MIN_FIGURE_SCALE * img.naturalWidth);
     const wrapped = box.classList.contains("ntklib-figure-scroll");
-    if (min <= (wrapped ? box.parentElement : box).clientWidth) {
+    if (!narrow.matches || min <= (wrapped ? box.parentElement : box).clientWidth) {
       img.style.width = "";
       return;
     }
