@@ -13,8 +13,9 @@
   "use strict";
 
   // --- 1. scroll cue -------------------------------------------------------------------------
-  const SCROLLERS = "div.math > mjx-container, span.math, .ntklib-scroll, .pst-scrollable-table-container";
-  const BLOCKS = "div.math > mjx-container, .ntklib-scroll, .pst-scrollable-table-container";
+  // (div.output.text_html: a cell's HTML output, e.g. a pandas table, which myst-nb lets scroll)
+  const BLOCKS = "div.math > mjx-container, .ntklib-scroll, .pst-scrollable-table-container, div.cell_output > div.output.text_html";
+  const SCROLLERS = BLOCKS + ", span.math";
   const HINT = "ntklib-scroll-hint";
 
   // An inline formula overflows when it is wider than the block of text it sits in (the theme lets it
