@@ -702,5 +702,9 @@ def test_live_code_offline(contexts, site_url) -> None:
         message.wait_for(state="visible", timeout=10_000)
         text = message.text_content()
         assert "Live Code is not available" in text and "network" in text, text
+        # the whole message inside its box, and the box above the text that follows it
+        assert message.evaluate("""e => e.scrollHeight <= e.clientHeight + 1 && (!e.nextElementSibling ||
+            e.nextElementSibling.getBoundingClientRect().top >= e.getBoundingClientRect().bottom - 1)"""), \
+            "the Live Code message overlaps the text"
     finally:
         page.close()
