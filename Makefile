@@ -7,8 +7,8 @@
 #   make test   build the book (and the PDF, where xelatex is installed), then run the whole test
 #               suite: ntklib unit tests, every chapter through nbval, every page of the built site
 #               in headless Chromium, and the PDF
-#   make browser-deps   the site test's MathJax copy (npm); Chromium comes from Debian
-#               (apt-get install chromium chromium-driver)
+#   make browser-deps   checks for the site test's browser, Chromium from Debian
+#               (apt-get install chromium chromium-driver); MathJax comes with the book (PyPI)
 #   make binder-check   the Binder environment, built fresh from binder/, opens and runs a chapter
 #   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
 #   make bench-peers   ntklib against Neural Tangents, in its own environment (.cache/peers-venv,
@@ -20,12 +20,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-
-# MathJax 3 for the browser test (tests/test_site.py), which answers the pages' CDN requests
-# from this copy.  .cache/ is git-ignored and excluded from the book's sources (_config.yml).
-NPM_CACHE       := .cache/npm
-MATHJAX_VERSION := 3.2.2
-MATHJAX_STAMP   := $(NPM_CACHE)/node_modules/.mathjax-$(MATHJAX_VERSION)
 
 .PHONY: book pdf dist test bench bench-peers seeds mutants install clean browser-deps binder-check tex-packages
 
@@ -67,7 +61,7 @@ pdf: book
 	$(MAKE) --no-print-directory book
 
 # The release archive of this version (CITATION.cff's): see tests/make_dist.py.
-dist: pdf browser-deps
+dist: pdf
 	$(BIN)/python tests/make_dist.py
 
 # The site and PDF tests read _build, so the book is (re)built first, and the PDF where xelatex is
@@ -75,12 +69,8 @@ dist: pdf browser-deps
 test: book $(if $(shell command -v xelatex),pdf)
 	$(BIN)/python -m pytest
 
-browser-deps: $(MATHJAX_STAMP)
+browser-deps:
 	@test -x /usr/bin/chromium || echo "note: no /usr/bin/chromium; install Debian's: apt-get install chromium chromium-driver"
-
-$(MATHJAX_STAMP):
-	npm install --prefix $(NPM_CACHE) --no-save --no-audit --no-fund --loglevel=error mathjax@$(MATHJAX_VERSION)
-	touch $@
 
 # Builds a fresh environment from binder/ alone (about a minute with a warm pip cache; needs PyPI),
 # then drives JupyterLab in Chromium.

@@ -197,7 +197,8 @@ def lemma7_counting(
 
     .. math::
 
-        \sup_{W}|f(x; W) - \tilde f(x; W)| \le \frac{B\sqrt{N_h} + B^2/(4h)}{\sqrt m}, \qquad
+        \sup_{W}|f(x; W) - \tilde f(x; W)| \le \frac{B\sqrt{N_h} + B^2/(4h)}{\sqrt m},
+
         \sup_{W, V}|f(x; V) - f(x; W) - \langle\nabla f(x; W), V - W\rangle| \le \frac{2B\sqrt{N_h} + 9B^2/(4h)}{\sqrt m}.
 
     Parameters

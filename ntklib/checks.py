@@ -34,7 +34,6 @@ the mutation that must make it fail.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
@@ -45,6 +44,7 @@ from numpy.typing import ArrayLike
 from scipy import stats as _st
 
 from . import _validate as v
+from .reporting import fmt as _fmt, html_report, text_report
 from .seeding import base_seed
 from .stats import SlopeFit, clopper_pearson_upper
 
@@ -149,56 +149,22 @@ class CheckReport:
         d["rows"] = [[_plain(x) for x in row] for row in self.rows]
         return d
 
-    def _cells(self) -> list[list[str]]:
-        return [[_fmt(x) for x in row] for row in self.rows]
-
     def __repr__(self) -> str:
         return str(self)
 
     def __str__(self) -> str:
-        cells = [list(self.columns)] + self._cells()
-        widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
-        lines = [
-            f"{self.label} [{self.kind}] {'PASS' if self.passed else 'FAIL'}: {self.statistic}; "
-            f"worst ratio {self.worst_ratio:.4g}; seed {self.seed}"
-        ]
-        for r in cells:
-            lines.append("  ".join(c.rjust(w) for c, w in zip(r, widths)))
-        if self.note:
-            lines.append(self.note)
-        return "\n".join(lines)
+        """The verdict line, what was measured, and the table (summarized when long; see :mod:`ntklib.reporting`)."""
+        return text_report(self)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self._cells()
-        )
-        verdict = "pass" if self.passed else "FAIL"
-        caption = (
-            f"<b>{html.escape(self.label)}</b> ({self.kind}): {html.escape(self.statistic)}. "
-            f"Worst ratio {self.worst_ratio:.4g}, {verdict}, seed {self.seed}."
-        )
-        note = f"<br><small>{html.escape(self.note)}</small>" if self.note else ""
-        return (
-            f'<table class="ntklib-check"><caption style="caption-side: top">{caption}{note}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        )
+        """The same as HTML with inline styles, for JupyterLab and the site (:func:`ntklib.reporting.html_report`)."""
+        return html_report(self)
 
 
 def _plain(x: Any) -> Any:
     if isinstance(x, (np.floating, np.integer, np.bool_)):
         return x.item()
     return x
-
-
-def _fmt(x: Any) -> str:
-    if isinstance(x, (bool, np.bool_)):
-        return "yes" if x else "no"
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    if isinstance(x, (float, np.floating)):
-        return f"{float(x):.4g}"
-    return str(x)
 
 
 def _text(name: str, value: object) -> str:

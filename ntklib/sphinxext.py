@@ -40,6 +40,7 @@ from sphinx.errors import ExtensionError
 from ._checkout import assert_checkout, checkout_environment
 from .checks import RECORD_FILE_ENV, STATED
 from .registry import REGISTRY
+from .reporting import fmt_ratio
 from .seeding import base_seed
 
 __all__ = ["dashboard_rows", "extra_digests", "file_digest", "file_digests", "load_build_records", "source_fingerprint", "setup"]
@@ -172,7 +173,7 @@ def dashboard_rows(chapters: dict[str, list[dict[str, Any]]], order: list[str] |
     for doc in docs:
         for r in chapters[doc]:
             rows.append((doc, r["label"], f"{r['kind']}: {r['statistic']}", *_measured_and_condition(r),
-                         _fmt(r["worst_ratio"]), "pass" if r["passed"] else "FAIL", str(r["seed"]),
+                         fmt_ratio(r["worst_ratio"]), "pass" if r["passed"] else "FAIL", str(r["seed"]),
                          _mutation_text(r["label"], r["kind"], r.get("false_statement", ""))))
     return rows
 
@@ -217,36 +218,39 @@ class DashboardDirective(Directive):
 
 
 def _statement(app: Any, fromdoc: str, doc: str, label: str) -> nodes.Node:
-    env = app.env
-    title, anchor = label, label
-    numbers = env.toc_fignumbers.get(doc, {})
-    std = env.domaindata["std"]["labels"].get(label)
-    if ("equation-" + label) in numbers.get("displaymath", {}):
-        anchor = "equation-" + label
-        title = "Equation (" + ".".join(map(str, numbers["displaymath"][anchor])) + ")"
-    elif label in getattr(env, "proof_list", {}) or any(label in v for v in numbers.values()):
-        kind = next((k for k, v in numbers.items() if label in v), None)
-        if kind:
-            title = f"{kind.capitalize()} " + ".".join(map(str, numbers[kind][label]))
-    elif std:
-        anchor, title = std[1], std[2] or label
-    uri = app.builder.get_relative_uri(fromdoc, doc) + "#" + anchor
+    """The statement named by its number in the book, with its box title ("Lemma 2.1 (the lecture's
+    Lemma 5, corrected)"), linked, then its label."""
+    from .sphinxext_site import statement_target, statement_title
+
+    target = statement_target(app.env, label)
+    found, anchor, name = target if target else (doc, label, label)
+    title = statement_title(app.env, label)
+    link = nodes.reference("", "", refuri=app.builder.get_relative_uri(fromdoc, found) + "#" + anchor, internal=True)
+    link += nodes.Text(name)
+    link += title                       # sphinx-proof's title format puts it in parentheses: " (…)"
     para = nodes.paragraph()
-    para += nodes.reference("", title, refuri=uri, internal=True)
+    para += link
     para += nodes.Text(" ")
     para += nodes.literal(label, label)
     return para
 
 
 def _doc_title(app: Any, fromdoc: str, doc: str) -> nodes.Node:
-    """The chapter's number if it has one (its title otherwise), linked to it."""
+    """The chapter's number and title, linked to it."""
     number = app.env.toc_secnumbers.get(doc, {}).get("")
     title = app.env.titles.get(doc)
-    text = ".".join(map(str, number)) if number else (title.astext() if title else doc)
+    text = (title.astext() if title else doc)
+    if number:
+        text = ".".join(map(str, number)) + ". " + text
     para = nodes.paragraph()
-    para += nodes.reference("", text, refuri=app.builder.get_relative_uri(fromdoc, doc), internal=True,
-                            reftitle=title.astext() if title else doc)
+    para += nodes.strong("", "", nodes.reference("", text, refuri=app.builder.get_relative_uri(fromdoc, doc),
+                                                 internal=True))
     return para
+
+
+SHOWN = (1, 2, 3, 4, 5, 6, 8)
+"""The columns of :data:`COLUMNS` the page shows; the chapter heads a group of rows, and the seed, the same in
+every row of one build, is stated above the table."""
 
 
 def _table(app: Any, fromdoc: str) -> list[nodes.Node]:
@@ -260,19 +264,29 @@ def _table(app: Any, fromdoc: str) -> list[nodes.Node]:
         f"{len(rows)} checks in {len(chapters)} documents; {len(rows) - failed} passed, {failed} failed; "
         f"seed {', '.join(seeds)}."))
     table = nodes.table(classes=["ntklib-dashboard"])
-    group = nodes.tgroup(cols=len(COLUMNS))
+    group = nodes.tgroup(cols=len(SHOWN))
     table += group
-    for _ in COLUMNS:
+    for _ in SHOWN:
         group += nodes.colspec(colwidth=1)
     head = nodes.thead()
     group += head
-    head += _row([nodes.paragraph(text=c) for c in COLUMNS])
+    head += _row([nodes.paragraph(text=COLUMNS[i]) for i in SHOWN])
     body = nodes.tbody()
     group += body
+    chapter = None
     for row in rows:
-        cells = [_doc_title(app, fromdoc, row[0]), _statement(app, fromdoc, row[0], row[1])]
-        cells += [nodes.paragraph(text=c) for c in row[2:]]
-        body += _row(cells)
+        if row[0] != chapter:
+            chapter = row[0]
+            heading = _row([_doc_title(app, fromdoc, chapter)])
+            heading[0]["morecols"] = len(SHOWN) - 1
+            heading["classes"].append("ntklib-dashboard-chapter")
+            body += heading
+        cells = [_statement(app, fromdoc, row[0], row[1])]
+        cells += [nodes.paragraph(text=row[i]) for i in SHOWN[1:]]
+        line = _row(cells)
+        for i, entry in zip(SHOWN, line.children):     # the column, for the phone layout (ntklib.css)
+            entry["classes"].append("ntklib-col-" + COLUMNS[i].lower().replace(" ", "-"))
+        body += line
     return [summary, table]
 
 

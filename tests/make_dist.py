@@ -3,8 +3,8 @@
 ``_build/dist/ntk-book-<version>.zip`` holds one folder ``ntk-book-<version>/`` with
 
 - ``ntk-book-<version>.pdf``: the PDF, whose title page shows ``<version>``;
-- ``html/``: the site, readable offline: MathJax 3 (npm's copy, ``make browser-deps``) is served
-  from ``html/_static/mathjax/`` instead of the CDN the pages name (Binder and Live Code still
+- ``html/``: the site, readable offline: the build serves MathJax 3 from ``_static/mathjax/``
+  (``ntklib/sphinxext_site.py``), so the site is copied as it is (Binder and Live Code still
   need the network);
 - ``CITATION.cff``, ``LICENSE``, ``LICENSE-CONTENT`` and a ``README.txt`` saying how to cite.
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import os
 import re
 import shutil
 import subprocess
@@ -32,27 +31,19 @@ sys.path.insert(0, str(ROOT))
 
 from ntklib.sphinxext_pdf import citation_text, read_citation, site_pdf_name  # noqa: E402
 
-CDN = re.compile(r"https://cdn\.jsdelivr\.net/npm/mathjax@3[^/\"']*/es5/")
 REMOTE = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"|<link[^>]*\srel=\"stylesheet\"[^>]*\shref=\"https?://[^\"]*\"")
 
 
-def offline_site(site: Path, mathjax: Path, out: Path) -> int:
-    """Copy ``site`` to ``out`` with MathJax served from ``out/_static/mathjax``; return the number
-    of pages rewritten.  Raises ``RuntimeError`` if a page still loads anything remote."""
+def offline_site(site: Path, out: Path) -> int:
+    """Copy ``site`` to ``out``; return the number of pages.  Raises ``RuntimeError`` if a page loads a
+    script or style sheet from the network (MathJax from the CDN: the book was built without
+    django-static-mathjax)."""
     shutil.copytree(site, out)
-    shutil.copytree(mathjax, out / "_static" / "mathjax")
-    rewritten, remote = 0, []
-    for page in sorted(out.rglob("*.html")):
-        text = page.read_text(encoding="utf-8")
-        local = os.path.relpath(out / "_static" / "mathjax", page.parent).replace(os.sep, "/") + "/"
-        new = CDN.sub(local, text)
-        if new != text:
-            page.write_text(new, encoding="utf-8")
-            rewritten += 1
-        remote += [f"{page.relative_to(out)}: {m}" for m in REMOTE.findall(new)]
+    pages = sorted(out.rglob("*.html"))
+    remote = [f"{page.relative_to(out)}: {m}" for page in pages for m in REMOTE.findall(page.read_text(encoding="utf-8"))]
     if remote:
         raise RuntimeError("pages still load from the network:\n" + "\n".join(remote[:10]))
-    return rewritten
+    return len(pages)
 
 
 def pdf_version(pdf: Path) -> str | None:
@@ -65,13 +56,12 @@ def pdf_version(pdf: Path) -> str | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", type=Path, default=ROOT / "_build")
-    parser.add_argument("--mathjax", type=Path, default=ROOT / ".cache" / "npm" / "node_modules" / "mathjax" / "es5")
     args = parser.parse_args()
 
     cff = read_citation(ROOT)
     version = str(cff["version"])
     site, pdf = args.build / "html", args.build / "latex" / "ntk-book.pdf"
-    for path, how in [(site / "index.html", "make book"), (pdf, "make pdf"), (args.mathjax / "tex-mml-chtml.js", "make browser-deps")]:
+    for path, how in [(site / "index.html", "make book"), (pdf, "make pdf")]:
         if not path.is_file():
             sys.exit(f"{path} is missing: run `{how}`")
     sources = [ROOT / "_config.yml", *(ROOT / "chapters").glob("*.md"), *(ROOT / "ntklib").glob("*.py")]
@@ -87,7 +77,7 @@ def main() -> int:
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-    pages = offline_site(site, args.mathjax, stage / "html")
+    pages = offline_site(site, stage / "html")
     shutil.copyfile(pdf, stage / site_pdf_name(cff))
     for file in ("CITATION.cff", "LICENSE", "LICENSE-CONTENT"):
         shutil.copyfile(ROOT / file, stage / file)
@@ -110,7 +100,7 @@ def main() -> int:
     ]), encoding="utf-8")
     archive = shutil.make_archive(str(args.build / "dist" / name), "zip", root_dir=stage.parent, base_dir=name)
     size = Path(archive).stat().st_size / 2**20
-    print(f"{archive}: {size:.1f} MB (site: {pages} pages served MathJax locally; PDF version {version})")
+    print(f"{archive}: {size:.1f} MB (site: {pages} pages, MathJax served locally; PDF version {version})")
     return 0
 
 
