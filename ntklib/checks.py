@@ -27,7 +27,7 @@ Every report can be re-evaluated on the same data against a deliberately false s
 made faster, the claimed law stretched, the attained worst case weakened.  Better still, a check can
 carry the false statement the text itself discusses (``false_statement=(description, values)``: the
 lecture's version of a bound, an average case in place of a worst case, a weaker adversary), and
-the registry can ask for exactly that statement to be rejected (amount :data:`STATED`).  :mod:`ntklib.registry` lists, for every verification in
+the registry can ask for exactly that statement to be rejected (amount :data:`~ntklib.checks.STATED`).  :mod:`ntklib.registry` lists, for every verification in
 the book, the mutation that must make it fail.
 """
 
@@ -250,7 +250,7 @@ def _finish(report: CheckReport, false_statement: tuple[str, Any] | None = None)
 def _with_false_statement(report: CheckReport, false_statement: object) -> CheckReport:
     """Attach a stated false statement ``(description, values)``: values replace the side of the check
     named in :data:`_FALSE_KEYS` (the bound, the attained values, the reference, the exact values, the
-    claimed exponent) when the report is replayed by :func:`mutate` with amount :data:`STATED`."""
+    claimed exponent) when the report is replayed by :func:`mutate` with amount :data:`~ntklib.checks.STATED`."""
     if (not isinstance(false_statement, tuple) or len(false_statement) != 2
             or not isinstance(false_statement[0], str) or not false_statement[0].strip()):
         raise ValueError(f"false_statement={false_statement!r}: expected a pair (description, values) with a "
@@ -310,7 +310,7 @@ def check(
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
         ``bound`` (e.g. the lecture's version of the bound) on the same data; the registry's amount
-        :data:`STATED` makes the test suite require that this statement fails.
+        :data:`~ntklib.checks.STATED` makes the test suite require that this statement fails.
 
     Returns
     -------
@@ -377,7 +377,7 @@ def check_sharpness(
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
         ``attained`` (e.g. what a weaker adversary attains) on the same data; the registry's amount
-        :data:`STATED` makes the test suite require that this statement fails.
+        :data:`~ntklib.checks.STATED` makes the test suite require that this statement fails.
 
     Returns
     -------
@@ -442,7 +442,7 @@ def check_identity(
         Setting columns for the table.
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``reference`` on the same data; the registry's amount :data:`STATED` makes the test suite
+        ``reference`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes the test suite
         require that this statement fails.
 
     Returns
@@ -503,7 +503,7 @@ def check_agreement(
         :math:`\varepsilon \in (0, 1)`.
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``exact`` on the same data; the registry's amount :data:`STATED` makes the test suite
+        ``exact`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes the test suite
         require that this statement fails.
 
     Returns
@@ -580,7 +580,7 @@ def check_failure_rate(
         Level of the upper bound, in (0, 1).
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``bound`` on the same data; the registry's amount :data:`STATED` makes the test suite
+        ``bound`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes the test suite
         require that this statement fails.
 
     Returns
@@ -652,7 +652,7 @@ def check_slope(
     mode : {"at_most", "equal", "below"}
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``exponent`` (a single number) on the same data; the registry's amount :data:`STATED` makes
+        ``exponent`` (a single number) on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes
         the test suite require that this statement fails.
     """
     label = _text("label", label)
@@ -777,7 +777,7 @@ def mutate(report: CheckReport, amount: float) -> CheckReport:
         A report made by one of the checkers in this process.
     amount : float or str
         The size of the mutation; its meaning depends on ``report.kind`` (:data:`MUTATIONS`).  Or
-        :data:`STATED`: the false statement the check carries (``false_statement=``).
+        :data:`~ntklib.checks.STATED`: the false statement the check carries (``false_statement=``).
 
     Returns
     -------
