@@ -4,7 +4,10 @@
 #               through nbval, and every page of the built site in headless Chromium
 #   make browser-deps   the site test's MathJax copy (npm); Chromium comes from Debian
 #               (apt-get install chromium chromium-driver)
-#   make binder-check   the Binder environment, built fresh from binder/, opens and runs a chapter
+#   make notebooks  build the book, then copy its student notebooks beside the sources
+#               (chapters/<chapter>.ipynb: what Binder, Colab and the download button open); commit them
+#   make binder-check   the Binder environment, built fresh from binder/, opens every chapter's student
+#               notebook in JupyterLab, runs all its cells and checks what the student sees
 #   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
 #   make seeds N=20   every chapter under N seeds, each verification's pass/fail count
 PYTHON ?= python3
@@ -18,7 +21,7 @@ NPM_CACHE       := .cache/npm
 MATHJAX_VERSION := 3.2.2
 MATHJAX_STAMP   := $(NPM_CACHE)/node_modules/.mathjax-$(MATHJAX_VERSION)
 
-.PHONY: book test bench seeds install clean browser-deps binder-check
+.PHONY: book test bench seeds install clean browser-deps binder-check notebooks
 
 install: $(STAMP)
 
@@ -33,6 +36,11 @@ $(STAMP): pyproject.toml
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
+
+# The build writes _build/notebooks/*.ipynb (ntklib.notebooks); tests/test_notebooks.py fails while
+# the committed copies differ from what the converter makes of the current sources.
+notebooks: book
+	$(BIN)/python -m ntklib.notebooks
 
 # The site test reads _build/html, so the book is (re)built first; an unchanged rebuild takes seconds.
 test: book

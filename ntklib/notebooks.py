@@ -38,7 +38,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["convert", "expand_macros", "notebook_json", "resolve_data", "setup", "OUT_DIR"]
+__all__ = ["chapter_code_cells", "convert", "expand_macros", "notebook_json", "resolve_data", "setup",
+           "student_code", "student_code_cells", "write_notebooks", "OUT_DIR", "RESOLVED"]
 
 OUT_DIR = "notebooks"
 """Folder of ``_build`` (beside ``html``) the build writes the student notebooks to."""
@@ -126,7 +127,8 @@ def _bibliography(app: Any) -> dict[str, list[str]]:
             last = [" ".join(p.last_names) for p in people]
             who = (last[0] if len(last) == 1 else f"{last[0]} and {last[1]}" if len(last) == 2
                    else f"{last[0]} et al." if last else entry.fields.get("title", key))
-            text = style.format_entry(key, entry).text.render(backend)
+            text = style.format_entry(key, entry).text.render(backend).replace("\n", " ")
+            text = re.sub(r"\\([.\-()'!+#:,])", r"\1", text)      # escapes CommonMark does not need
             out[key] = [_tex_to_text(who), entry.fields.get("year", "n.d."), text]
     return out
 
@@ -212,12 +214,12 @@ def convert(source: str, doc: str, data: dict[str, Any], *, budget_seconds: floa
             if {"hide-input", "remove-input"} & set(tags) or solution is not None:
                 meta["jupyter"] = {"source_hidden": True}
             figure = cell.metadata.get("mystnb", {}).get("figure")
-            code = cell.source
-            legacy = _LEGACY_GLUE_FIGURE.search(code)
-            if legacy:      # a figure glued and closed: show it as the cell's output instead
-                code = _LEGACY_CLOSE.sub("", _LEGACY_GLUE_FIGURE.sub("", code)).rstrip() + "\nfig"
-                md.legacy_figures.add(legacy["key"])
-            cells.append(nbformat.v4.new_code_cell(code, metadata=meta))
+            if figure:
+                meta["ntk_book"] = {"figure": figure.get("name", "")}
+            legacy = _LEGACY_GLUE_FIGURE.search(cell.source)
+            if legacy:
+                meta["ntk_book"] = {"figure": legacy["key"]}
+            cells.append(nbformat.v4.new_code_cell(student_code(cell.source), metadata=meta))
             if figure:
                 cells.append(nbformat.v4.new_markdown_cell(md.figure_caption(figure.get("name"), str(figure.get("caption", "")))))
         # raw cells: none in the book
@@ -237,6 +239,27 @@ def convert(source: str, doc: str, data: dict[str, Any], *, budget_seconds: floa
     })
     out.nbformat, out.nbformat_minor = 4, 5
     return out
+
+
+def student_code(code: str) -> str:
+    """A chapter's code cell as the student notebook has it: unchanged, except that a figure glued
+    for a ``glue:figure`` block and closed is shown as the cell's output instead."""
+    if _LEGACY_GLUE_FIGURE.search(code):
+        return _LEGACY_CLOSE.sub("", _LEGACY_GLUE_FIGURE.sub("", code)).rstrip() + "\nfig"
+    return code
+
+
+def chapter_code_cells(source: str) -> list[str]:
+    """The code cells a chapter's student notebook must have, from the chapter's MyST source."""
+    import jupytext
+
+    return [student_code(c.source) for c in jupytext.reads(source, fmt="myst").cells
+            if c.cell_type == "code" and "remove-cell" not in c.metadata.get("tags", [])]
+
+
+def student_code_cells(nb: Any) -> list[str]:
+    """The code cells of a student notebook that come from its chapter (not the install cell)."""
+    return [c.source for c in nb.cells if c.cell_type == "code" and "install" not in c.metadata.get("tags", [])]
 
 
 def notebook_json(nb: Any) -> str:
@@ -286,7 +309,6 @@ class _Markdown:
         self.doc, self.data = doc, data
         self.glue = data["glue"].get(doc, {})
         self.cited: list[str] = []
-        self.legacy_figures: set[str] = set()
         names = sorted(data["macros"], key=len, reverse=True)
         self.macro_re = re.compile(r"\\(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z])") if names else None
 
@@ -404,7 +426,7 @@ class _Markdown:
             title = self.inline(arg) if arg else name.capitalize()
             return _quote(f"**{title}.** {body_md}")
         if name == "glue:figure":
-            return self.figure_caption(options.get("name", arg), "\n".join(body), legacy_key=arg)
+            return self.figure_caption(options.get("name", arg), "\n".join(body))
         if name == "footbibliography":
             return self.references()
         raise ConversionError(f"{self.doc}: directive {{{name}}} has no notebook form")
@@ -418,7 +440,7 @@ class _Markdown:
     def solution_title(self, target: str) -> str:
         return f"Solution to Exercise {self._number(target, 'exercise')}"
 
-    def figure_caption(self, name: str | None, caption: str, legacy_key: str | None = None) -> str:
+    def figure_caption(self, name: str | None, caption: str) -> str:
         """The caption cell under a figure cell: anchor, "Fig. 2.1", the caption."""
         if not name:
             return self.convert(caption)
@@ -545,7 +567,7 @@ class _Markdown:
     def about(self, budget_seconds: float | None) -> str:
         site = self.data["site"]
         page = f"{site}{self.doc}.html"
-        run = (f" Running every cell takes about {budget_seconds:.0f} s on a laptop."
+        run = (f" Running all cells takes at most about {budget_seconds:.0f} s."
                if budget_seconds else "")
         return "\n".join([
             "> **About this notebook.** It is a chapter of the book "
