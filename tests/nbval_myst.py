@@ -97,16 +97,17 @@ def _audit_cell(doc: str) -> nbformat.NotebookNode:
 
 
 class MystNotebook(nbval.plugin.IPyNbFile):
-    """nbval's notebook collector for a chapter's student notebook (or, without one, its source
-    read through jupytext), plus the audit items."""
+    """nbval's notebook collector for a chapter (``chapters/<chapter>.md``): it runs the chapter's
+    student notebook (or, without one, the source read through jupytext), plus the audit items."""
 
     def collect(self):
         doc = docname(Path(self.fspath), self.config.rootpath)
-        source = Path(self.fspath).with_suffix(".md")
+        source = Path(self.fspath)
 
         def reader(path: str, as_version: int = 4) -> nbformat.NotebookNode:
-            if Path(path).suffix == ".ipynb":
-                nb = nbformat.read(path, as_version=as_version)
+            student = student_notebook(Path(path))
+            if student is not None:
+                nb = nbformat.read(student, as_version=as_version)
                 _require_chapter_code(nb, source)
             else:
                 nb = jupytext.read(path, as_version=as_version)
@@ -169,7 +170,7 @@ class Determinism(pytest.Item):
             pytest.skip("no book build to compare with (run `make book` first)")
         entry = built["chapters"][doc]
         extras = built.get("extra_dependencies", {})
-        if (entry["source"] != sphinxext.file_digest(Path(nb.fspath).with_suffix(".md")) or built["ntklib"] != sphinxext.source_fingerprint()
+        if (entry["source"] != sphinxext.file_digest(Path(nb.fspath)) or built["ntklib"] != sphinxext.source_fingerprint()
                 or sphinxext.file_digests(self.config.rootpath, extras) != extras):
             pytest.skip("the book build is older than the sources (run `make book` first)")
         if entry["seed"] != base_seed():
@@ -204,5 +205,5 @@ def _require_chapter_code(nb: nbformat.NotebookNode, source: Path) -> None:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     if is_notebook(file_path):
-        return MystNotebook.from_parent(parent, path=student_notebook(file_path) or file_path)
+        return MystNotebook.from_parent(parent, path=file_path)
     return None
