@@ -1,7 +1,12 @@
 # Two commands do everything on a fresh clone (Python >= 3.11 and make):
 #   make book   build the site into _build/html (creates .venv and installs pinned deps if needed)
-#   make test   build the book, then run the whole test suite: ntklib unit tests, every chapter
-#               through nbval, and every page of the built site in headless Chromium
+#   make pdf    the book as a PDF, _build/latex/ntk-book.pdf, from the chapters `make book` executed
+#               (xelatex; Debian: apt-get install --no-install-recommends $(make -s tex-packages))
+#   make dist   the release archive _build/dist/ntk-book-<version>.zip: the PDF and the site,
+#               readable offline
+#   make test   build the book (and the PDF, where xelatex is installed), then run the whole test
+#               suite: ntklib unit tests, every chapter through nbval, every page of the built site
+#               in headless Chromium, and the PDF
 #   make browser-deps   the site test's MathJax copy (npm); Chromium comes from Debian
 #               (apt-get install chromium chromium-driver)
 #   make notebooks  build the book, then copy its student notebooks beside the sources
@@ -10,6 +15,7 @@
 #               notebook in JupyterLab, runs all its cells and checks what the student sees
 #   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
 #   make seeds N=20   every chapter under N seeds, each verification's pass/fail count
+#   make mutants  curated semantic mutants of ntklib against the unit tests and chapters (kill table)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -21,7 +27,14 @@ NPM_CACHE       := .cache/npm
 MATHJAX_VERSION := 3.2.2
 MATHJAX_STAMP   := $(NPM_CACHE)/node_modules/.mathjax-$(MATHJAX_VERSION)
 
-.PHONY: book test bench seeds install clean browser-deps binder-check notebooks
+.PHONY: book pdf dist test bench seeds mutants install clean browser-deps binder-check tex-packages notebooks
+
+# Debian packages for `make pdf` (.ci/run installs them with --no-install-recommends): xelatex with
+# the LaTeX packages Sphinx's output loads, latexmk, FreeSerif (Sphinx's xelatex font), the Korean
+# block of ucharclasses' font switching (fonts-noto-cjk, already there for the browser), and
+# poppler-utils (pdftotext, pdfimages, pdftoppm) for tests/test_pdf.py.
+TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-fonts-recommended fonts-freefont-otf \
+                fonts-noto-cjk latexmk poppler-utils
 
 install: $(STAMP)
 
@@ -34,16 +47,37 @@ $(STAMP): pyproject.toml
 	MPLBACKEND=Agg $(BIN)/python -c "import matplotlib.pyplot"
 	touch $@
 
+# The build imports this checkout's ntklib, whichever checkout the environment's editable install
+# points at (ntklib.sphinxext refuses to build with another).
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -n -W --keep-going
+	PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)) $(BIN)/jupyter-book build . -n -W --keep-going
 
 # The build writes _build/notebooks/*.ipynb (ntklib.notebooks); tests/test_notebooks.py fails while
 # the committed copies differ from what the converter makes of the current sources.
 notebooks: book
 	$(BIN)/python -m ntklib.notebooks
 
-# The site test reads _build/html, so the book is (re)built first; an unchanged rebuild takes seconds.
-test: book
+tex-packages:
+	@echo $(TEX_PACKAGES)
+
+# Jupyter Book's LaTeX builder reuses the environment `make book` pickled in _build/.doctrees (same
+# configuration, so nothing is re-read or re-executed); latexmk then runs xelatex until references settle.
+# The site is then built again (seconds): its intro and how-to-cite pages link the new PDF, which
+# the build copies next to them as ntk-book-<version>.pdf.
+pdf: book
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || \
+	  { echo "make pdf needs xelatex and latexmk: apt-get install --no-install-recommends $(TEX_PACKAGES)"; exit 1; }
+	PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)) LATEXOPTS="-interaction=nonstopmode -halt-on-error -file-line-error" \
+	  $(BIN)/jupyter-book build . --builder pdflatex -n -W --keep-going
+	$(MAKE) --no-print-directory book
+
+# The release archive of this version (CITATION.cff's): see tests/make_dist.py.
+dist: pdf browser-deps
+	$(BIN)/python tests/make_dist.py
+
+# The site and PDF tests read _build, so the book is (re)built first, and the PDF where xelatex is
+# installed (tests/test_pdf.py skips without it); an unchanged rebuild takes seconds.
+test: book $(if $(shell command -v xelatex),pdf)
 	$(BIN)/python -m pytest
 
 browser-deps: $(MATHJAX_STAMP)
@@ -64,6 +98,10 @@ bench: $(STAMP)
 N ?= 20
 seeds: $(STAMP)
 	$(BIN)/python tests/seed_sweep.py --seeds $(N)
+
+# Not part of `make test`: after changing ntklib or its tests (about 5-15 minutes on two cores).
+mutants: $(STAMP)
+	$(BIN)/python tests/mutants.py --jobs 2
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -5,6 +5,9 @@ verify them.  Every public function validates its input and raises :class:`Value
 the argument; every random draw goes through :func:`~ntklib.rng`.
 """
 
+# First: under NTKLIB_EXPECTED_ROOT (set by the test harness and the build), importing ntklib from
+# outside that checkout raises ImportError.
+from ._checkout import assert_checkout
 from . import bounds, registry, worst_case
 from .activations import ACTIVATIONS, Activation, get_activation
 from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_identity, check_sharpness, check_slope, check_test
@@ -13,7 +16,7 @@ from .kernels import ntk_gram, ntk_gram_at_init, ntk_limit, relu_nngp, relu_ntk_
 from .network import TwoLayerNet, init_network, output_scale, outputs_at_init
 from .plotting import PALETTE, REFERENCE, rate_plot, set_theme
 from .seeding import DEFAULT_SEED, base_seed, rng
-from .stats import SlopeFit, clopper_pearson_lower, clopper_pearson_upper, fit_loglog, mean_ci
+from .stats import SlopeFit, clopper_pearson_lower, clopper_pearson_upper, fit_loglog, fit_loglog_replicates, mean_ci
 from .training import TrainResult, mse, mse_gradient, train
 
 __version__ = "0.3.0"
@@ -28,6 +31,7 @@ __all__ = [
     "RECORDS",
     "SlopeFit",
     "TwoLayerNet",
+    "assert_checkout",
     "base_seed",
     "bounds",
     "registry",
@@ -43,6 +47,7 @@ __all__ = [
     "clopper_pearson_lower",
     "clopper_pearson_upper",
     "fit_loglog",
+    "fit_loglog_replicates",
     "get_activation",
     "init_network",
     "outputs_at_init",

@@ -31,6 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
+from . import _validate as v
+
 Array = NDArray[np.float64]
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation"]
@@ -57,6 +59,23 @@ class Activation:
     d2: Callable[[Array], Array]
     smoothness: float | None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"name={self.name!r}: expected a non-empty string")
+        for field in ("sigma", "d1", "d2"):
+            if not callable(getattr(self, field)):
+                raise ValueError(f"{field}={getattr(self, field)!r}: expected a callable, elementwise on float arrays")
+        if self.smoothness is not None:
+            object.__setattr__(self, "smoothness", v.real("smoothness", self.smoothness, low=0.0))
+        # ntklib chooses closed forms (the ReLU kernel, the identity's) by name: a built-in name must come
+        # with the built-in functions, or e.g. tanh's functions named "relu" would get the ReLU kernel.
+        builtin = _BUILTIN.get(self.name)
+        if builtin is not None and (self.sigma, self.d1, self.d2, self.smoothness) != builtin:
+            raise ValueError(
+                f"name={self.name!r}: the name of a built-in activation with other functions or smoothness; "
+                f"expected ntklib.get_activation({self.name!r}), or another name for a new activation"
+            )
+
     def __repr__(self) -> str:
         return f"Activation({self.name!r}, smoothness={self.smoothness})"
 
@@ -66,7 +85,7 @@ def _relu(z: Array) -> Array:
 
 
 def _relu_d1(z: Array) -> Array:
-    return (z > 0).astype(np.float64)
+    return (np.asarray(z) > 0).astype(np.float64)
 
 
 # The derivatives are written without the differences 1 - tanh^2, 1 - s and 1 - 2s, which cancel in
@@ -76,7 +95,9 @@ def _relu_d1(z: Array) -> Array:
 
 
 def _tanh_d1(z: Array) -> Array:
-    q = np.exp(-2.0 * np.abs(z))                 # sech^2 z = 4 e^{-2|z|} / (1 + e^{-2|z|})^2, no overflow
+    # sech^2 z = 4 e^{-2|z|} / (1 + e^{-2|z|})^2, no overflow; beyond |z| = 400 the value underflows to
+    # 0 anyway, and the cap keeps 2|z| finite
+    q = np.exp(-2.0 * np.minimum(np.abs(z), 400.0))
     return 4.0 * q / (1.0 + q) ** 2
 
 
@@ -97,25 +118,33 @@ def _softplus(z: Array) -> Array:
     return np.logaddexp(0.0, z)
 
 
+def _gauss(z: Array) -> Array:
+    """:math:`e^{-z^2}`; beyond :math:`|z| = 40` it underflows to 0 anyway, and the cap keeps :math:`z^2` finite."""
+    return np.exp(-np.square(np.clip(z, -40.0, 40.0)))
+
+
 def _erf_d1(z: Array) -> Array:
-    return (2.0 / np.sqrt(np.pi)) * np.exp(-np.square(z))
+    return (2.0 / np.sqrt(np.pi)) * _gauss(z)
 
 
 def _erf_d2(z: Array) -> Array:
-    return (-4.0 / np.sqrt(np.pi)) * z * np.exp(-np.square(z))
+    return (-4.0 / np.sqrt(np.pi)) * (np.asarray(z) * _gauss(z))      # z e^{-z^2} first: no inf * 0
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    a.name: a
-    for a in (
-        Activation("relu", _relu, _relu_d1, np.zeros_like, None),
-        Activation("tanh", np.tanh, _tanh_d1, _tanh_d2, 4.0 / (3.0 * np.sqrt(3.0))),
-        Activation("sigmoid", special.expit, _sigmoid_d1, _sigmoid_d2, 1.0 / (6.0 * np.sqrt(3.0))),
-        Activation("softplus", _softplus, special.expit, _sigmoid_d1, 0.25),
-        Activation("erf", special.erf, _erf_d1, _erf_d2, float(np.sqrt(8.0 / (np.pi * np.e)))),
-        Activation("identity", lambda z: np.array(z, dtype=np.float64), np.ones_like, np.zeros_like, 0.0),
-    )
+def _identity(z: Array) -> Array:
+    return np.array(z, dtype=np.float64)
+
+
+_BUILTIN: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array], Callable[[Array], Array], float | None]] = {
+    "relu": (_relu, _relu_d1, np.zeros_like, None),
+    "tanh": (np.tanh, _tanh_d1, _tanh_d2, 4.0 / (3.0 * np.sqrt(3.0))),
+    "sigmoid": (special.expit, _sigmoid_d1, _sigmoid_d2, 1.0 / (6.0 * np.sqrt(3.0))),
+    "softplus": (_softplus, special.expit, _sigmoid_d1, 0.25),
+    "erf": (special.erf, _erf_d1, _erf_d2, float(np.sqrt(8.0 / (np.pi * np.e)))),
+    "identity": (_identity, np.ones_like, np.zeros_like, 0.0),
 }
+
+ACTIVATIONS: dict[str, Activation] = {name: Activation(name, *fns) for name, fns in _BUILTIN.items()}
 """Every activation ntklib knows, by name."""
 
 

@@ -17,6 +17,12 @@ __all__ = [
     "lemma5",
     "lemma7_taylor",
     "lemma7_linearization",
+    "lemma7_threshold",
+    "lemma7_counting",
+    "lemma7_taylor_proved",
+    "lemma7_linearization_proved",
+    "LEMMA7_TAYLOR_CONSTANT",
+    "LEMMA7_LINEARIZATION_CONSTANT",
     "theorem12_alpha_threshold",
     "theorem12_risk",
     "theorem12_displacement",
@@ -39,6 +45,21 @@ def _width(m: ArrayLike) -> Array:
 
 def _out(x: Array) -> Array | float:
     return float(x) if x.ndim == 0 else x
+
+
+def _representable(value: Array, names: str, formula: str) -> Array | float:
+    """``value`` (as :func:`_out`), or a ValueError naming the arguments if the bound overflows."""
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{names}: the bound {formula} exceeds the float range (about 1.8e308) at these values")
+    return _out(np.asarray(value))
+
+
+def _root(x: Array) -> tuple[Array, Array]:
+    r""":math:`\sqrt x` as mantissa and binary exponent, :math:`\sqrt x = m\,2^e` with :math:`m \in [1/2, \sqrt2)`
+    (0 for 0): exact scaling, so neither :math:`x` times a constant nor the product it enters overflows."""
+    m, e = np.frexp(x)
+    odd = e % 2
+    return np.sqrt(np.ldexp(m, odd)), (e - odd) // 2
 
 
 def _same(names: tuple[str, ...], *arrays: Array) -> None:
@@ -74,14 +95,15 @@ def lemma5(L: float, B: ArrayLike, m: ArrayLike, x_norm: float = 1.0) -> Array |
     B_, m_ = _nonneg("B", B), _width(m)
     _same(("B", "m"), B_, m_)
     xn = v.real("x_norm", x_norm, low=0.0)
-    # Evaluated as (L r) r / 2 with r = ||x|| B / m^(1/4): squaring B (or ||x||) first overflows for
-    # B > 1e154 even when the bound is small (L = 1e-3, ||x|| = 1e-100, B = 1e160: 5e-34), and
-    # 0 * inf would then give NaN.  Overflow now happens only for bounds beyond ~1e308 / L (inf: a
-    # valid, vacuous upper bound), and a zero factor gives 0 exactly.
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        r = xn * B_ / np.sqrt(np.sqrt(m_))
-        value = L * r * r / 2.0
-    return _out(np.where((L == 0.0) | (xn == 0.0) | (B_ == 0.0), 0.0, value))
+    # (L r) r / 2 with r = ||x|| B / m^(1/4), and ||x|| B taken apart as mantissas and binary exponents:
+    # bit for bit the direct formula where it is representable, with no intermediate overflow (B^2
+    # overflows beyond 1e154 even when the bound is small: L = 1e-3, ||x|| = 1e-100, B = 1e160 gives
+    # 5e-34) and 0 exactly when a factor is 0.  A bound beyond the float range raises.
+    (mx, ex), (mB, eB) = np.frexp(xn), np.frexp(B_)
+    with np.errstate(over="ignore", under="ignore"):
+        r = mx * mB / np.sqrt(np.sqrt(m_))
+        value = np.ldexp(L * r * r / 2.0, 2 * (ex + eB))
+    return _representable(value, "L, B, m, x_norm", "L |x|^2 B^2 / (2 sqrt(m))")
 
 
 def _lemma7(B: ArrayLike, m: ArrayLike, delta: float, c1: float, c2: float) -> Array | float:
@@ -91,9 +113,12 @@ def _lemma7(B: ArrayLike, m: ArrayLike, delta: float, c1: float, c2: float) -> A
     # log(1/delta) as -log(delta): 1/delta rounds (relative error ~1e-6 in the log at delta = 1 - 1e-10)
     # and overflows for subnormal delta.  B^(4/3) as B cbrt(B) and m^(1/6) as sqrt(cbrt(m)): a power
     # with the rounded exponent 4.0/3.0 (or 1.0/6.0) is off by |log B| * 7e-17 relative (115 ulps at
-    # B = 1e150).
-    with np.errstate(over="ignore"):            # B beyond ~1e231: B^(4/3) = inf, a valid upper bound
-        return _out((c1 * (B_ * np.cbrt(B_)) + c2 * B_ * (-np.log(d)) ** 0.25) / np.sqrt(np.cbrt(m_)))
+    # B = 1e150).  B (c1 cbrt(B) + c2 log(1/delta)^(1/4)) / m^(1/6) with B's binary exponent applied last:
+    # no overflow of B^(4/3) (beyond B = 1e231) while the bound itself is representable.
+    mB, eB = np.frexp(B_)
+    with np.errstate(over="ignore"):
+        value = np.ldexp(mB * (c1 * np.cbrt(B_) + c2 * (-np.log(d)) ** 0.25) / np.sqrt(np.cbrt(m_)), eB)
+    return _representable(value, "B, m", f"({c1:g} B^(4/3) + {c2:g} B log(1/delta)^(1/4)) / m^(1/6)")
 
 
 def lemma7_taylor(B: ArrayLike, m: ArrayLike, delta: float) -> Array | float:
@@ -129,6 +154,128 @@ def lemma7_linearization(B: ArrayLike, m: ArrayLike, delta: float) -> Array | fl
     return _lemma7(B, m, delta, 6.0, 2.0)
 
 
+_RHO = float(np.sqrt(2.0 / np.pi))        # density of |N(0, 1)| at 0, and its maximum
+
+LEMMA7_TAYLOR_CONSTANT = 1.25 * _RHO ** (1.0 / 3.0)
+r""":math:`\frac54\rho^{1/3} \approx 1.159`: the constant of :math:`B^{4/3}m^{-1/6}` that the book's proof of
+Lemma 7's first inequality gives (:func:`lemma7_taylor_proved`), against the lecture's 2."""
+
+LEMMA7_LINEARIZATION_CONSTANT = 4.25 * _RHO ** (1.0 / 3.0)
+r""":math:`\frac{17}{4}\rho^{1/3} \approx 3.942`: the same for the second inequality
+(:func:`lemma7_linearization_proved`), against the lecture's 6."""
+
+
+def lemma7_threshold(B: ArrayLike, m: ArrayLike) -> Array | float:
+    r"""The threshold :math:`h = B^{2/3}(\rho m)^{-1/3}` at which the book's proof of Lemma 7 counts units.
+
+    Parameters
+    ----------
+    B : array_like
+        Radius :math:`> 0`.
+    m : array_like
+        Width(s) :math:`\ge 1`.
+    """
+    B_, m_ = _nonneg("B", B), _width(m)
+    if np.any(B_ == 0):
+        raise ValueError(f"B={B!r}: expected radii > 0")
+    _same(("B", "m"), B_, m_)
+    with np.errstate(over="ignore", under="ignore"):
+        value = np.cbrt(B_) * np.cbrt(B_ / (_RHO * m_))
+    if np.any(value == 0):
+        raise ValueError("B, m: the threshold B^(2/3) (rho m)^(-1/3) underflows to 0; expected B^2 / m above 1e-300")
+    return _representable(value, "B, m", "B^(2/3) (rho m)^(-1/3)")
+
+
+def lemma7_counting(
+    B: ArrayLike, m: ArrayLike, count: ArrayLike, h: ArrayLike, inequality: str = "taylor", *, tail: float = 1.0
+) -> Array | float:
+    r"""The deterministic step of the book's proof of Lemma 7.
+
+    With :math:`N_h = \#\{j : |w_{0,j}^\top x| \le h\}`, for every :math:`h > 0`, every draw of :math:`W_0`
+    and every :math:`a` with :math:`|a_j| \le 1`,
+
+    .. math::
+
+        \sup_{W}|f(x; W) - \tilde f(x; W)| \le \frac{B\sqrt{N_h} + B^2/(4h)}{\sqrt m}, \qquad
+        \sup_{W, V}|f(x; V) - f(x; W) - \langle\nabla f(x; W), V - W\rangle| \le \frac{2B\sqrt{N_h} + 9B^2/(4h)}{\sqrt m}.
+
+    Parameters
+    ----------
+    B : array_like
+        Radius :math:`\ge 0`.
+    m : array_like
+        Width(s) :math:`\ge 1`.
+    count : array_like
+        :math:`N_h`, integers in :math:`[0, m]`.
+    h : array_like
+        Threshold(s) :math:`> 0`.
+    inequality : {"taylor", "linearization"}
+    tail : float
+        Factor on the second term, :math:`B^2/(4h)` or :math:`9B^2/(4h)`: 1 for the bound (a value
+        below 1 states a false, sharper count).
+    """
+    B_, m_ = _nonneg("B", B), _width(m)
+    n_ = _nonneg("count", count)
+    h_ = v.array("h", h)
+    if np.any(h_ <= 0):
+        raise ValueError(f"h={h!r}: expected thresholds > 0")
+    if np.any(n_ != np.round(n_)) or np.any(n_ > m_):
+        raise ValueError(f"count={count!r}: expected integers between 0 and m")
+    _same(("B", "m", "count", "h"), B_, m_, n_, h_)
+    if inequality not in ("taylor", "linearization"):
+        raise ValueError(f"inequality={inequality!r}: expected 'taylor' or 'linearization'")
+    factors = {"taylor": (1.0, 0.25), "linearization": (2.0, 2.25)}[inequality]
+    t = v.real("tail", tail, low=0.0)
+    with np.errstate(over="ignore"):
+        value = B_ * (factors[0] * np.sqrt(n_ / m_) + t * factors[1] * (B_ / h_) / np.sqrt(m_))
+    return _representable(value, "B, count, h", "(c1 B sqrt(N_h) + c2 B^2 / h) / sqrt(m)")
+
+
+def _lemma7_proved(B: ArrayLike, m: ArrayLike, delta: float, c1: float, c2: float) -> Array | float:
+    """(c1 B^(4/3) m^(-1/6) + c2 (log(1/delta)/2)^(1/4) B m^(-1/4)), with B's binary exponent applied last."""
+    B_, m_ = _nonneg("B", B), _width(m)
+    _same(("B", "m"), B_, m_)
+    d = v.probability("delta", delta)
+    mB, eB = np.frexp(B_)
+    with np.errstate(over="ignore"):
+        value = np.ldexp(mB * (c1 * np.cbrt(B_) / np.sqrt(np.cbrt(m_))
+                               + c2 * (-np.log(d) / 2.0) ** 0.25 / np.sqrt(np.sqrt(m_))), eB)
+    return _representable(value, "B, m", f"{c1:.4g} B^(4/3) m^(-1/6) + {c2:g} (log(1/delta)/2)^(1/4) B m^(-1/4)")
+
+
+def lemma7_taylor_proved(B: ArrayLike, m: ArrayLike, delta: float) -> Array | float:
+    r"""Lemma 7, first inequality, with the constants of the book's proof.
+
+    With probability at least :math:`1 - \delta` over :math:`W_0`, for all :math:`W` in the ball,
+
+    .. math:: |f(x; W) - \tilde f(x; W)| \le \frac54\rho^{1/3}\frac{B^{4/3}}{m^{1/6}} + \Big(\frac{\log(1/\delta)}{2}\Big)^{1/4}\frac{B}{m^{1/4}},
+
+    :math:`\rho = \sqrt{2/\pi}`: sharper than the lecture's bound in both terms.
+
+    Parameters
+    ----------
+    B : array_like
+        Radius :math:`\ge 0`.
+    m : array_like
+        Width(s) :math:`\ge 1`.
+    delta : float
+        In (0, 1).
+    """
+    return _lemma7_proved(B, m, delta, LEMMA7_TAYLOR_CONSTANT, 1.0)
+
+
+def lemma7_linearization_proved(B: ArrayLike, m: ArrayLike, delta: float) -> Array | float:
+    r"""Lemma 7, second inequality, with the constants of the book's proof.
+
+    .. math:: \le \frac{17}{4}\rho^{1/3}\frac{B^{4/3}}{m^{1/6}} + 2^{3/4}\log(1/\delta)^{1/4}\frac{B}{m^{1/4}},
+
+    on the same event as :func:`lemma7_taylor_proved`.
+
+    Parameters: as :func:`lemma7_taylor_proved`.
+    """
+    return _lemma7_proved(B, m, delta, LEMMA7_LINEARIZATION_CONSTANT, 2.0)
+
+
 def _spectral(sigma_min: float, sigma_max: float, R0: float) -> tuple[float, float, float]:
     smin = v.real("sigma_min", sigma_min, low=0.0, low_open=True)
     smax = v.real("sigma_max", sigma_max, low=0.0, low_open=True)
@@ -160,10 +307,12 @@ def theorem12_alpha_threshold(L: float, sigma_min: float, sigma_max: float, R0: 
     smin, smax, r0 = _spectral(sigma_min, sigma_max, R0)
     if L == 0.0 or r0 == 0.0:
         return 0.0
-    # sqrt(1152 smax^2 R0) / smin^3 as sqrt(1152 R0) (smax / smin) / smin^2: no smax^2 overflow or
-    # smin^3 underflow (0 / 0 = NaN, x / 0 = inf) while the threshold itself is representable.
-    with np.errstate(over="ignore", divide="ignore"):
-        return float(L * np.sqrt(1152.0 * r0) * (np.float64(smax) / smin) / smin / smin)
+    # every factor taken apart as mantissa and binary exponent: no intermediate (smax^2, smin^3, the
+    # ratio smax / smin) overflows or underflows while the threshold itself is representable
+    (mL, eL), (mR, eR), (mA, eA), (mI, eI) = np.frexp(L), _root(r0), np.frexp(smax), np.frexp(smin)
+    with np.errstate(over="ignore"):
+        value = np.ldexp(mL * np.sqrt(1152.0) * mR * (mA / mI) / mI / mI, eL + eR + eA - 3 * eI)
+    return float(_representable(value, "L, sigma_min, sigma_max, R0", "L sqrt(1152 smax^2 R0) / smin^3"))
 
 
 def theorem12_risk(t: ArrayLike, alpha: float, sigma_min: float, R0: float) -> Array | float:
@@ -187,11 +336,13 @@ def theorem12_risk(t: ArrayLike, alpha: float, sigma_min: float, R0: float) -> A
     a = v.real("alpha", alpha, low=0.0, low_open=True)
     smin = v.real("sigma_min", sigma_min, low=0.0, low_open=True)
     r0 = v.real("R0", R0, low=0.0)
-    # (alpha sigma_min)^2, not alpha^2 sigma_min^2 (inf * 0 = NaN for alpha = 1e200, sigma_min = 1e-200);
-    # t = 0 gives R0 exactly, also when (alpha sigma_min)^2 overflows (0 * inf = NaN).
+    # the exponent as (t s) s / 2 with s = alpha sigma_min: not alpha^2 sigma_min^2 (inf * 0 = NaN for
+    # alpha = 1e200, sigma_min = 1e-200), and not t (s^2 / 2), whose s^2 overflows while t s^2 is moderate
+    # (t = 1e-310, s = 1e155: the exponent is 1/2).  t = 0 gives R0 exactly; an exponent beyond the
+    # float range gives 0, the value's own underflow.
     with np.errstate(over="ignore", invalid="ignore"):
-        rate = np.float64(a * smin) ** 2 / 2.0     # numpy: a Python float ** 2 raises on overflow
-        return _out(r0 * np.exp(np.where(t_ == 0.0, 0.0, -(t_ * rate))))
+        s = np.float64(a) * smin
+        return _out(r0 * np.exp(np.where(t_ == 0.0, 0.0, -(t_ * s * s / 2.0))))
 
 
 def theorem12_displacement(alpha: float, sigma_min: float, sigma_max: float, R0: float) -> float:
@@ -210,6 +361,9 @@ def theorem12_displacement(alpha: float, sigma_min: float, sigma_max: float, R0:
     smin, smax, r0 = _spectral(sigma_min, sigma_max, R0)
     if r0 == 0.0:
         return 0.0
-    # as 3 sqrt(8 R0) (smax / smin) / smin / alpha: no smax^2 overflow or alpha smin^2 underflow
-    with np.errstate(over="ignore", divide="ignore"):
-        return float(3.0 * np.sqrt(8.0 * r0) * (np.float64(smax) / smin) / smin / a)
+    # as theorem12_alpha_threshold: factors apart as mantissas and binary exponents (alpha = 1e200,
+    # sigma_min = 1e-120, sigma_max = 1e100, R0 = 1e50 gives 8.5e165; the ratio smax / smin alone overflows)
+    (mN, eN), (mR, eR), (mA, eA), (mI, eI) = np.frexp(a), _root(r0), np.frexp(smax), np.frexp(smin)
+    with np.errstate(over="ignore"):
+        value = np.ldexp(3.0 * np.sqrt(8.0) * mR * (mA / mI) / mI / mN, eR + eA - 2 * eI - eN)
+    return float(_representable(value, "alpha, sigma_min, sigma_max, R0", "3 sqrt(8 smax^2 R0) / (alpha smin^2)"))

@@ -27,8 +27,9 @@ Every report can be re-evaluated on the same data against a deliberately false s
 made faster, the claimed law stretched, the attained worst case weakened.  Better still, a check can
 carry the false statement the text itself discusses (``false_statement=(description, values)``: the
 lecture's version of a bound, an average case in place of a worst case, a weaker adversary), and
-the registry can ask for exactly that statement to be rejected (amount :data:`~ntklib.checks.STATED`).  :mod:`ntklib.registry` lists, for every verification in
-the book, the mutation that must make it fail.
+the registry can ask for exactly that statement to be rejected (amount
+:data:`~ntklib.checks.STATED`).  :mod:`ntklib.registry` lists, for every verification in the book,
+the mutation that must make it fail.
 """
 
 from __future__ import annotations
@@ -270,7 +271,9 @@ def _with_false_statement(report: CheckReport, false_statement: object) -> Check
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
+    """num / den, with 0 / 0 = 0 and inf for a positive numerator over 0 (or a quotient beyond the float
+    range): an infinitely violated statement."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r = num / den
     r = np.where(den > 0, r, np.where(num <= 0, 0.0, np.inf))
     return r
@@ -332,7 +335,8 @@ def check(
 
 def _bound(label: str, e: np.ndarray, b: np.ndarray, statistic: str, cols: dict, tol: float) -> CheckReport:
     ratio = _ratio(e, b)
-    ok = e <= b + tol
+    with np.errstate(over="ignore"):
+        ok = e <= b + tol
     worst = int(np.argmax(np.where(ok, ratio, np.inf)))
     note = f"rounding allowance atol={tol:.3g}" if tol > 0 else ""
     return CheckReport(
@@ -352,9 +356,10 @@ def check_sharpness(
     *,
     statistic: str,
     settings: Mapping[str, ArrayLike] | None = None,
+    atol: ArrayLike = 0.0,
     false_statement: tuple[str, ArrayLike] | None = None,
 ) -> CheckReport:
-    r"""Check a claim of sharpness: ``attained >= floor * bound`` in every entry.
+    r"""Check a claim of sharpness: ``attained + atol >= floor * bound`` in every entry.
 
     ``attained`` is a value the supremum of the statement is known to reach: an exact maximizer's
     value, or an adversary's (a lower bound on the supremum).  A prose claim such as "the adversary
@@ -374,6 +379,9 @@ def check_sharpness(
         What was attained, and how.
     settings : mapping, optional
         Setting columns for the table.
+    atol : array_like
+        Rounding allowance on ``attained`` (default 0; a scalar or one per setting, >= 0): where the
+        attained value is computed as a difference, say why the allowance covers its rounding.
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
         ``attained`` (e.g. what a weaker adversary attains) on the same data; the registry's amount
@@ -396,21 +404,36 @@ def check_sharpness(
     v.same_shape(("attained", "floor"), att, fl)
     if np.any(fl <= 0) or np.any(fl > 1):
         raise ValueError(f"floor: expected claimed fractions in (0, 1], got range [{fl.min()!r}, {fl.max()!r}]")
+    tol = v.array("atol", atol)
+    if tol.ndim == 0:
+        tol = np.full(att.shape, float(tol))
+    v.same_shape(("attained", "atol"), att, tol)
+    if np.any(tol < 0):
+        raise ValueError(f"atol: expected allowances >= 0, got minimum {tol.min()!r}")
+    with np.errstate(over="ignore"):
+        if not np.all(np.isfinite(att / bnd)):
+            raise ValueError("attained, bound: attained/bound exceeds the float range; expected bounds not "
+                             "vanishingly small against the attained values")
     cols = _settings(settings, att.shape)
-    return _finish(_sharpness(label, att.reshape(-1), bnd.reshape(-1), fl.reshape(-1), statistic, cols),
-                   false_statement)
+    return _finish(_sharpness(label, att.reshape(-1), bnd.reshape(-1), fl.reshape(-1), tol.reshape(-1), statistic,
+                              cols), false_statement)
 
 
-def _sharpness(label: str, a: np.ndarray, b: np.ndarray, fl: np.ndarray, statistic: str, cols: dict) -> CheckReport:
-    frac = a / b
+def _sharpness(
+    label: str, a: np.ndarray, b: np.ndarray, fl: np.ndarray, tol: np.ndarray, statistic: str, cols: dict
+) -> CheckReport:
+    with np.errstate(over="ignore", under="ignore"):
+        frac = (a + tol) / b
     ratio = _ratio(fl, frac)
     worst = int(np.argmax(ratio))
+    note = "the attained worst case must reach at least the claimed fraction of the bound"
+    if np.any(tol > 0):
+        note += f"; rounding allowance up to {tol.max():.3g} added to the attained values"
     return CheckReport(
         label, "sharpness", statistic, (*cols, "attained", "bound", "attained/bound", "floor", "ratio"),
-        _rows(cols, a, b, frac, fl, ratio), float(ratio.max()), bool(np.all(frac >= fl)), base_seed(),
-        "the attained worst case must reach at least the claimed fraction of the bound",
-        float(frac[worst]), float(fl[worst]), worst,
-        (_sharpness, dict(label=label, a=a, b=b, fl=fl, statistic=statistic, cols=cols)),
+        _rows(cols, a, b, a / b, fl, ratio), float(ratio.max()), bool(np.all(frac >= fl)), base_seed(),
+        note, float(frac[worst]), float(fl[worst]), worst,
+        (_sharpness, dict(label=label, a=a, b=b, fl=fl, tol=tol, statistic=statistic, cols=cols)),
     )
 
 
@@ -442,8 +465,8 @@ def check_identity(
         Setting columns for the table.
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``reference`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes the test suite
-        require that this statement fails.
+        ``reference`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes
+        the test suite require that this statement fails.
 
     Returns
     -------
@@ -460,7 +483,8 @@ def check_identity(
 
 
 def _identity(label: str, c: np.ndarray, r: np.ndarray, t: np.ndarray, statistic: str, cols: dict) -> CheckReport:
-    diff = np.abs(c - r)
+    with np.errstate(over="ignore"):
+        diff = np.abs(c - r)
     ratio = _ratio(diff, t)
     worst = int(np.argmax(ratio))
     return CheckReport(
@@ -503,8 +527,8 @@ def check_agreement(
         :math:`\varepsilon \in (0, 1)`.
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``exact`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes the test suite
-        require that this statement fails.
+        ``exact`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes the
+        test suite require that this statement fails.
 
     Returns
     -------
@@ -517,6 +541,13 @@ def check_agreement(
     if np.any(se <= 0):
         raise ValueError("stderr: expected strictly positive standard errors")
     eps = v.probability("false_failure", false_failure)
+    z = float(_st.norm.isf(eps / (2 * est.size)))
+    if not np.isfinite(z):
+        raise ValueError(f"false_failure={eps!r}: the Bonferroni quantile is not representable; expected "
+                         f"false_failure >= {2 * est.size * np.finfo(float).tiny:.3g}")
+    with np.errstate(over="ignore"):
+        if not np.all(np.isfinite(z * se)):
+            raise ValueError(f"stderr: z * stderr exceeds the float range (z = {z:.3g}); expected smaller standard errors")
     cols = _settings(settings, est.shape)
     return _finish(_agreement(label, est.reshape(-1), se.reshape(-1), ex.reshape(-1), statistic, cols, eps),
                    false_statement)
@@ -527,9 +558,10 @@ def _agreement(
 ) -> CheckReport:
     k = est.size
     z = float(_st.norm.isf(eps / (2 * k)))
-    err = np.abs(est - ex)
-    allow = z * se
-    ratio = err / allow
+    with np.errstate(over="ignore"):
+        err = np.abs(est - ex)
+        allow = z * se
+        ratio = err / allow
     worst = int(np.argmax(ratio))
     note = f"z = {z:.3f} (Bonferroni over {k}); false-failure probability <= {eps:.1e}"
     return CheckReport(
@@ -580,8 +612,8 @@ def check_failure_rate(
         Level of the upper bound, in (0, 1).
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``bound`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes the test suite
-        require that this statement fails.
+        ``bound`` on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes the
+        test suite require that this statement fails.
 
     Returns
     -------
@@ -606,9 +638,10 @@ def _probability(
 ) -> CheckReport:
     trials = emp.shape[1]
     ks = np.sum(emp > bnd[:, None], axis=1)
-    largest = np.max(emp, axis=1) / bnd
     up = np.array([clopper_pearson_upper(int(k), trials, c) for k in ks])
-    ratio = up / d
+    with np.errstate(over="ignore"):
+        largest = np.max(emp, axis=1) / bnd
+        ratio = up / d
     worst = int(np.argmax(ratio))
     note = (f"one-sided Clopper-Pearson upper bound at {100 * c:g}% confidence over {trials} draws "
             f"must be below delta")
@@ -652,8 +685,8 @@ def check_slope(
     mode : {"at_most", "equal", "below"}
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
-        ``exponent`` (a single number) on the same data; the registry's amount :data:`~ntklib.checks.STATED` makes
-        the test suite require that this statement fails.
+        ``exponent`` (a single number) on the same data; the registry's amount
+        :data:`~ntklib.checks.STATED` makes the test suite require that this statement fails.
     """
     label = _text("label", label)
     statistic = _text("statistic", statistic)
@@ -678,6 +711,8 @@ def _rate(label: str, fit: SlopeFit, p: float, statistic: str, mode: str) -> Che
         ratio = 1.0 + max(0.0, fit.ci_low - p, p - fit.ci_high) / half
     rows = ((fit.slope, fit.ci_low, fit.ci_high, p, mode, ratio),)
     note = f"{100 * fit.confidence:.6g}% confidence interval over {fit.points} points"
+    if fit.replicates > 1:
+        note += f" and {fit.replicates} independent replicates (Student-t over the replicates' slopes)"
     return CheckReport(
         label, "rate", statistic, ("slope", "ci_low", "ci_high", "claimed", "mode", "ratio"), rows,
         float(ratio), bool(passed), base_seed(), note, float(fit.slope), p, 0,
@@ -738,7 +773,8 @@ def check_test(
 
 
 def _samples(name: str, value: object) -> list[np.ndarray]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) or len(value) == 0:
+    if (isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray))
+            or np.ndim(value) == 0 or len(value) == 0):
         raise ValueError(f"{name}={value!r}: expected a non-empty sequence of 1-D samples")
     return [v.vector(f"{name}[{k}]", x, min_length=2) for k, x in enumerate(value)]
 
@@ -800,18 +836,20 @@ def mutate(report: CheckReport, amount: float) -> CheckReport:
     if kind in ("bound", "probability", "sharpness"):
         if not 0 < amt < 1:
             raise ValueError(f"amount={amount!r}: expected a factor in (0, 1) for a {kind} check")
-        key = {"bound": "b", "probability": "bnd", "sharpness": "a"}[kind]
-        kw[key] = kw[key] * amt
-    elif kind == "identity":
-        kw["r"] = kw["r"] + amt * np.maximum(np.abs(kw["r"]), 1.0)
-    elif kind == "agreement":
-        kw["ex"] = kw["ex"] * (1.0 + amt)
-    elif kind == "rate":
-        if amt <= 0:
-            raise ValueError(f"amount={amount!r}: expected a positive shift of the exponent")
-        kw["p"] = kw["p"] - amt
-    elif kind == "test":
-        kw["xs"] = [x * amt for x in kw["xs"]]
-    else:  # pragma: no cover - every kind is handled above
-        raise ValueError(f"report.kind={kind!r}: unknown kind")
-    return fn(**kw)
+    elif kind == "rate" and amt <= 0:
+        raise ValueError(f"amount={amount!r}: expected a positive shift of the exponent")
+    with np.errstate(over="ignore", invalid="ignore"):      # a large amount may overflow: the statement fails
+        if kind in ("bound", "probability", "sharpness"):
+            key = {"bound": "b", "probability": "bnd", "sharpness": "a"}[kind]
+            kw[key] = kw[key] * amt
+        elif kind == "identity":
+            kw["r"] = kw["r"] + amt * np.maximum(np.abs(kw["r"]), 1.0)
+        elif kind == "agreement":
+            kw["ex"] = kw["ex"] * (1.0 + amt)
+        elif kind == "rate":
+            kw["p"] = kw["p"] - amt
+        elif kind == "test":
+            kw["xs"] = [x * amt for x in kw["xs"]]
+        else:  # pragma: no cover - every kind is handled above
+            raise ValueError(f"report.kind={kind!r}: unknown kind")
+        return fn(**kw)

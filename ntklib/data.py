@@ -69,7 +69,8 @@ def _smooth(X: Array) -> Array:
 
 
 def _rough(X: Array) -> Array:
-    return np.abs(X[:, 0]) - 0.5 * np.maximum(X[:, -1] - X[:, 0], 0.0)
+    # 0.5 (x_d - x_1) as 0.5 x_d - 0.5 x_1: the same number (halving is exact), and no overflow
+    return np.abs(X[:, 0]) - np.maximum(0.5 * X[:, -1] - 0.5 * X[:, 0], 0.0)
 
 
 TARGETS = {"smooth": _smooth, "rough": _rough}
@@ -99,7 +100,13 @@ def targets(X: ArrayLike, kind: str, rng: np.random.Generator | None = None, *, 
     if not isinstance(kind, str) or kind not in TARGETS:     # a list would raise an unnamed TypeError
         raise ValueError(f"kind={kind!r}: expected one of {sorted(TARGETS)}")
     s = v.real("noise", noise, low=0.0)
-    y = TARGETS[kind](X)
-    if s > 0:
-        y = y + s * v.generator(rng).standard_normal(X.shape[0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = TARGETS[kind](X)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"X: the {kind!r} target is not finite at inputs this large (max |x| = "
+                             f"{float(np.max(np.abs(X))):.3g}); expected entries below about 1e307")
+        if s > 0:
+            y = y + s * v.generator(rng).standard_normal(X.shape[0])
+            if not np.all(np.isfinite(y)):
+                raise ValueError(f"noise={s!r}: the noisy targets exceed the float range (about 1.8e308)")
     return y

@@ -16,8 +16,9 @@ for small problems and tests).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -51,6 +52,34 @@ def output_scale(scale: str | float, m: int) -> float:
             return 1.0
         raise ValueError(f"scale={scale!r}: expected 'ntk', 'mean-field' or a positive number")
     return v.real("scale", scale, low=0.0, low_open=True)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _finite(value: Array, names: str) -> Array:
+    """``value``, or a ValueError naming ``names`` if it holds NaN or inf (float64 could not represent it)."""
+    if not np.all(np.isfinite(value)):
+        raise ValueError(
+            f"{names}: the result is not finite (a pre-activation, output or sum over units exceeds the float "
+            f"range, about 1.8e308); expected inputs and weights of moderate size"
+        )
+    return value
+
+
+def finite_result(names: str) -> Callable[[F], F]:
+    """Decorator: evaluate without floating-point warnings and raise a ValueError naming ``names`` if the
+    result is not finite (finite input never gives NaN or inf silently)."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return _finite(fn(*args, **kwargs), names)
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
 
 
 def _chunks(m: int, n: int, budget: int | None = None) -> Iterator[slice]:
@@ -111,6 +140,7 @@ class TwoLayerNet:
         X = v.matrix("X", X)
         return X, self._weights(W, name, d=X.shape[1])
 
+    @finite_result("X, W")
     def output(self, X: ArrayLike, W: ArrayLike) -> Array:
         r"""Network outputs :math:`f(x_i; W)` on a batch.
 
@@ -135,6 +165,7 @@ class TwoLayerNet:
             out += self.activation.sigma(X @ W[s].T) @ self.a[s]
         return self.coef * out
 
+    @finite_result("x, W")
     def grad(self, x: ArrayLike, W: ArrayLike) -> Array:
         r"""Gradient :math:`\nabla_W f(x; W)` at one input.
 
@@ -152,6 +183,7 @@ class TwoLayerNet:
         W = self._weights(W, d=x.shape[0], of="x")
         return (self.coef * self.a * self.activation.d1(W @ x))[:, None] * x[None, :]
 
+    @finite_result("X, W")
     def jacobian(self, X: ArrayLike, W: ArrayLike) -> Array:
         r"""The Jacobian on a data set, materialized (small problems and tests only).
 
@@ -171,6 +203,7 @@ class TwoLayerNet:
         S = self.activation.d1(X @ W.T) * (self.coef * self.a)
         return (S[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
 
+    @finite_result("X, W, V")
     def jvp(self, X: ArrayLike, W: ArrayLike, V: ArrayLike) -> Array:
         r"""Jacobian–vector product :math:`J_W\,\mathrm{vec}(V) = (\langle \nabla_W f(x_i; W), V\rangle)_i`.
 
@@ -186,12 +219,16 @@ class TwoLayerNet:
             :math:`\frac{\alpha}{m}\,[\sigma'(XW^\top) \odot (XV^\top)]\,a`.
         """
         X, W = self._inputs(X, W)
-        V = self._weights(V, "V", d=X.shape[1])
+        return self._jvp(X, W, self._weights(V, "V", d=X.shape[1]))
+
+    def _jvp(self, X: Array, W: Array, V: Array) -> Array:
+        """:meth:`jvp` on validated float64 arrays."""
         out = np.zeros(X.shape[0])
         for s in _chunks(self.m, X.shape[0]):
             out += (self.activation.d1(X @ W[s].T) * (X @ V[s].T)) @ self.a[s]
         return self.coef * out
 
+    @finite_result("X, W, r")
     def vjp(self, X: ArrayLike, W: ArrayLike, r: ArrayLike) -> Array:
         r"""Vector–Jacobian product :math:`J_W^\top r = \sum_i r_i \nabla_W f(x_i; W)`.
 
@@ -218,6 +255,7 @@ class TwoLayerNet:
             out[s] = (self.activation.d1(X @ W[s].T).T * self.a[s, None]) @ (r[:, None] * X)
         return self.coef * out
 
+    @finite_result("X, W, W_ref")
     def taylor(self, X: ArrayLike, W: ArrayLike, W_ref: ArrayLike) -> Array:
         r"""The Taylor model at ``W_ref``: :math:`\tilde f(x; W) = f(x; W_{\rm ref}) + \langle \nabla f(x; W_{\rm ref}), W - W_{\rm ref}\rangle`.
 
@@ -232,7 +270,7 @@ class TwoLayerNet:
         """
         X, W_ref = self._inputs(X, W_ref, "W_ref")
         W = self._weights(W, d=X.shape[1])
-        return self.output(X, W_ref) + self.jvp(X, W_ref, W - W_ref)
+        return self._output(X, W_ref) + self._jvp(X, W_ref, _finite(W - W_ref, "W, W_ref"))
 
 
 def init_network(
@@ -286,6 +324,7 @@ def init_network(
     return TwoLayerNet(a, get_activation(activation), alpha), W0
 
 
+@finite_result("X")
 def outputs_at_init(
     X: ArrayLike,
     *,

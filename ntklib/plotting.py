@@ -52,7 +52,7 @@ def rate_plot(
     label : str
         Legend entry for the measurements.
     bound : array_like, shape (N,), optional
-        The statement's right-hand side at ``x``, drawn dashed in the same colour.
+        The statement's right-hand side at ``x`` (positive), drawn dashed in the same colour.
     bound_label : str
     fit : SlopeFit, optional
         Drawn dotted; its slope and interval go into the legend.
@@ -77,6 +77,8 @@ def rate_plot(
     c = line.get_color()
     if bound is not None:
         bv = v.vector("bound", bound, length=xv.shape[0])
+        if np.any(bv <= 0):
+            raise ValueError(f"bound: expected strictly positive values on log-log axes, got minimum {float(bv.min())!r}")
         ax.loglog(xv, bv, "--", color=c, label=bound_label)
     if fit is not None:
         ax.loglog(xv, fit.predict(xv), ":", color=c, label=f"fit: {fit}")

@@ -5,7 +5,7 @@ lists every such label with the chapter that verifies it and, for each kind of c
 that label, the *mutation amount*: the size of a deliberately false variant of the statement
 that the same data must reject (:data:`ntklib.checks.MUTATIONS` says what the amount means for
 each kind: a bound scaled down, a reference shifted, a rate made faster, a law stretched), or
-:data:`~ntklib.checks.STATED`: the false statement the check itself carries, the one the text
+``ntklib.checks.STATED`` (``"stated"``): the false statement the check itself carries, the one the text
 discusses (the lecture's version of a bound, an average case taken for a worst case, a weaker
 adversary).
 
@@ -20,8 +20,10 @@ The amounts were chosen so that each mutation is rejected under every seed of th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping, Sequence
 
+from ._checkout import PACKAGE_DIR
 from .checks import MUTATIONS, RECORDS, STATED, CheckReport, mutate
 
 __all__ = ["MutationResult", "REGISTRY", "Verification", "mutation_results", "verify_chapter"]
@@ -39,7 +41,7 @@ class Verification:
         The document that verifies it, e.g. ``"chapters/02-taylor"``.
     mutations : mapping of str to float or str
         For each kind of check made under ``label``, the mutation amount, or
-        :data:`~ntklib.checks.STATED` for the false statement each such check carries.
+        ``ntklib.checks.STATED`` (``"stated"``) for the false statement each such check carries.
     """
 
     label: str
@@ -59,19 +61,25 @@ REGISTRY: dict[str, Verification] = {
             "chapters/01-setup",
             prop_linear_collapse={"identity": 1e-6},
             sec_three_errors={"bound": 0.5, "identity": 1e-6},
-            eq_gd_linear_rate={"bound": 0.5},
+            eq_gd_linear_rate={"bound": 0.5, "sharpness": STATED},
             prop_init_variance={"agreement": 0.5, "rate": 0.5, "test": 1.5},
             sec_training={"agreement": 0.2},
-            sec_lazy={"rate": 0.5},
+            sec_lazy={"rate": STATED},
             ex_tanh_second_moment={"agreement": 0.5},
         ),
         *_entries(
             "chapters/02-taylor",
             sec_taylor_model={"rate": 0.5, "identity": 1e-6},
             rem_relu_taylor={"identity": 1e-6},
-            lem_smooth={"bound": 0.9},
-            prop_relu_worst={"identity": 1e-6, "bound": 0.01, "test": 1.5},
-            lem_relu={"probability": 0.1},
+            lem_smooth={"bound": 0.99, "identity": STATED, "sharpness": STATED},
+            prop_smooth_worst={"sharpness": STATED},
+            prop_relu_worst={"identity": 1e-6, "bound": STATED, "test": 1.5},
+            sec_lemma7_proof={"bound": STATED},
+            prop_relu_linearization={"bound": STATED, "sharpness": STATED},
+            lem_relu={"probability": STATED, "sharpness": STATED},
+            eq_relu_constants={"agreement": STATED, "rate": 0.02},
+            sec_delta_term={"sharpness": STATED, "bound": STATED, "rate": STATED},
+            sec_flipped_units={"rate": STATED},
             ex_order_statistics={"agreement": 0.2},
         ),
         *_entries(
@@ -112,7 +120,7 @@ class MutationResult:
     label, kind : str
         The check.
     amount : float or str
-        The mutation amount from :data:`REGISTRY` (or :data:`~ntklib.checks.STATED`).
+        The mutation amount from :data:`REGISTRY` (or ``ntklib.checks.STATED`` (``"stated"``)).
     worst_ratio : float
         The check's worst ratio on the true statement.
     mutated_ratio : float
@@ -129,16 +137,41 @@ class MutationResult:
     rejected: bool
 
 
+def _records(records: object) -> list[CheckReport]:
+    """A list of CheckReports, or a TypeError naming ``records`` (or the offending entry)."""
+    if isinstance(records, (str, bytes)) or not isinstance(records, Sequence):
+        raise TypeError(f"records={records!r:.60}: expected a sequence of CheckReport (from the checkers)")
+    for i, r in enumerate(records):
+        if not isinstance(r, CheckReport):
+            raise TypeError(f"records[{i}]={r!r:.60}: expected a CheckReport (from the checkers)")
+    return list(records)
+
+
+def _chapter(chapter: object, root: Path) -> str:
+    """A chapter's document name: registered, or the name of a file ``root/<chapter>.md``."""
+    if not isinstance(chapter, str):
+        raise TypeError(f"chapter={chapter!r:.60}: expected a document name such as 'chapters/02-taylor'")
+    known = {entry.chapter for entry in REGISTRY.values()}
+    if chapter not in known and not (chapter.strip() and (root / f"{chapter}.md").is_file()):
+        raise ValueError(
+            f"chapter={chapter!r}: no such chapter (neither registered nor a file {chapter}.md under {root}); "
+            f"expected a document name such as 'chapters/02-taylor'"
+        )
+    return chapter
+
+
 def mutation_results(records: Sequence[CheckReport]) -> list[MutationResult]:
     """Re-evaluate every report against the mutation registered for its label and kind.
 
     Raises
     ------
+    TypeError
+        If ``records`` is not a sequence of :class:`~ntklib.CheckReport`.
     ValueError
         If a report's label or kind has no registered mutation.
     """
     out = []
-    for r in records:
+    for r in _records(records):
         entry = REGISTRY.get(r.label)
         if entry is None or r.kind not in entry.mutations:
             raise ValueError(
@@ -151,15 +184,20 @@ def mutation_results(records: Sequence[CheckReport]) -> list[MutationResult]:
     return out
 
 
-def verify_chapter(chapter: str, records: Sequence[CheckReport] | None = None) -> list[MutationResult]:
+def verify_chapter(
+    chapter: str, records: Sequence[CheckReport] | None = None, *, root: str | Path | None = None
+) -> list[MutationResult]:
     """Check that a chapter's verifications are registered, complete, and reject their mutations.
 
     Parameters
     ----------
     chapter : str
-        The chapter's document name, e.g. ``"chapters/02-taylor"``.
+        The chapter's document name, e.g. ``"chapters/02-taylor"``: a chapter of the registry or the
+        name of a file ``<root>/<chapter>.md``.
     records : sequence of CheckReport, optional
         The chapter's reports (default: every report made in this process, :data:`ntklib.checks.RECORDS`).
+    root : path, optional
+        The book's root (default: the checkout ntklib was imported from).
 
     Returns
     -------
@@ -168,12 +206,17 @@ def verify_chapter(chapter: str, records: Sequence[CheckReport] | None = None) -
 
     Raises
     ------
+    TypeError, ValueError
+        If ``chapter`` names no chapter, or ``records`` is not a sequence of CheckReport.
     AssertionError
         Listing every problem: a label registered to another chapter or not at all, a kind of check
         without a mutation, a registered label or kind the chapter did not check, a mutation that
         was not rejected.
     """
-    records = list(RECORDS if records is None else records)
+    if root is not None and not isinstance(root, (str, Path)):
+        raise TypeError(f"root={root!r:.60}: expected a path")
+    chapter = _chapter(chapter, PACKAGE_DIR.parent if root is None else Path(root))
+    records = _records(RECORDS if records is None else records)
     problems = []
     for r in records:
         entry = REGISTRY.get(r.label)

@@ -17,6 +17,11 @@ at a file of its own, so every check its cells make is recorded there
 been read.  The table is therefore produced by the build from what the chapters computed and
 changes whenever their numbers change.
 
+*Checkout.*  The kernels that execute the chapters import the ntklib of the book being built: the
+extension refuses to run from another checkout's ntklib (an editable install made elsewhere) and
+puts the book's root first on the kernels' ``PYTHONPATH``, with ``NTKLIB_EXPECTED_ROOT`` set so
+that a chapter importing any other ntklib fails (``ntklib._checkout``).
+
 Enable with ``sphinx: extra_extensions: [ntklib.sphinxext]`` in ``_config.yml``.
 """
 
@@ -30,7 +35,9 @@ from typing import Any, Iterable
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
+from sphinx.errors import ExtensionError
 
+from ._checkout import assert_checkout, checkout_environment
 from .checks import RECORD_FILE_ENV, STATED
 from .registry import REGISTRY
 from .seeding import base_seed
@@ -308,7 +315,18 @@ def _build_finished(app: Any, exception: Exception | None) -> None:
     out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def pin_checkout(app: Any) -> None:
+    """Require this ntklib to be the book's (under ``app.confdir``), and make every kernel started from
+    now on import it (``ntklib._checkout.checkout_environment``)."""
+    try:
+        assert_checkout(app.confdir)
+    except ImportError as exc:
+        raise ExtensionError(f"{exc} (the Makefile's `make book` does)") from None
+    os.environ.update(checkout_environment(app.confdir))
+
+
 def setup(app: Any) -> dict[str, Any]:
+    pin_checkout(app)
     # data files that chapters read (e.g. benchmark results): a change re-executes the chapters
     app.add_config_value("ntklib_extra_dependencies", [], "env")
     app.connect("env-get-outdated", _outdated)

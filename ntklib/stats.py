@@ -10,7 +10,7 @@ from scipy import stats as _st
 
 from . import _validate as v
 
-__all__ = ["clopper_pearson_upper", "clopper_pearson_lower", "SlopeFit", "fit_loglog", "mean_ci"]
+__all__ = ["clopper_pearson_upper", "clopper_pearson_lower", "SlopeFit", "fit_loglog", "fit_loglog_replicates", "mean_ci"]
 
 
 def _counts(failures: object, trials: object) -> tuple[int, int]:
@@ -66,6 +66,9 @@ class SlopeFit:
         Two-sided Student-t interval for :math:`b` at level ``confidence``.
     confidence : float
     points : int
+        Number of :math:`x` values of each fit.
+    replicates : int
+        Number of independent fits averaged (:func:`fit_loglog_replicates`); 1 for a single fit.
     """
 
     slope: float
@@ -75,15 +78,40 @@ class SlopeFit:
     ci_high: float
     confidence: float
     points: int
+    replicates: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("slope", "intercept", "ci_low", "ci_high"):
+            object.__setattr__(self, name, v.real(name, getattr(self, name)))
+        object.__setattr__(self, "stderr", v.real("stderr", self.stderr, low=0.0))
+        object.__setattr__(self, "confidence", v.probability("confidence", self.confidence))
+        object.__setattr__(self, "points", v.integer("points", self.points, minimum=3))
+        if not self.ci_low <= self.slope <= self.ci_high:
+            raise ValueError(f"slope={self.slope}: expected inside the interval [ci_low, ci_high] = "
+                             f"[{self.ci_low}, {self.ci_high}]")
 
     def predict(self, x: ArrayLike) -> np.ndarray:
-        """:math:`e^{a} x^{b}` at ``x``."""
+        """:math:`e^{a} x^{b}` at ``x > 0``, computed as :math:`\\exp(a + b\\log x)`.
+
+        Raises
+        ------
+        ValueError
+            If some ``x`` is not positive, or the prediction exceeds the float range (about
+            :math:`1.8 \\times 10^{308}`) there.
+        """
         xv = v.array("x", x)
-        return np.exp(self.intercept) * xv**self.slope
+        if np.any(xv <= 0):
+            raise ValueError(f"x: expected strictly positive values (the fit is log-log), got minimum {float(xv.min())!r}")
+        with np.errstate(over="ignore"):
+            out = np.exp(self.intercept + self.slope * np.log(xv))
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"x: the prediction exceeds the float range (1.8e308) for x up to {xv.max()!r}")
+        return out
 
     def __str__(self) -> str:
         pct = f"{100 * self.confidence:.6g}"
-        return f"slope {self.slope:.3f} ({pct}% CI [{self.ci_low:.3f}, {self.ci_high:.3f}], {self.points} points)"
+        over = f"{self.points} points" + (f", {self.replicates} replicates" if self.replicates > 1 else "")
+        return f"slope {self.slope:.3f} ({pct}% CI [{self.ci_low:.3f}, {self.ci_high:.3f}], {over})"
 
 
 def fit_loglog(
@@ -123,7 +151,11 @@ def fit_loglog(
         sd = v.vector("log_sd", log_sd, length=xv.shape[0], of="x")
         if np.any(sd <= 0):
             raise ValueError("log_sd: expected strictly positive standard deviations")
-        w = sd**-2.0
+        # weights (sd 2^-e)^-2 for the power of two 2^e of the smallest sd: sd^-2 itself overflows for
+        # sd < 1e-154; the exact power-of-two scaling changes no rounding of the fit, only se (below)
+        _, e = np.frexp(sd.min())
+        with np.errstate(over="ignore"):             # sd beyond 1e154 sd.min(): weight 0
+            w = np.ldexp(sd, -e) ** -2.0
     mx = float(np.sum(w * lx) / np.sum(w))
     my = float(np.sum(w * ly) / np.sum(w))
     sxx = float(np.sum(w * (lx - mx) ** 2))
@@ -137,9 +169,51 @@ def fit_loglog(
         se = float(np.sqrt(np.sum(resid**2) / dof / sxx))
         q = float(_st.t.ppf(0.5 + c / 2.0, dof))
     else:
-        se = float(1.0 / np.sqrt(sxx))
+        with np.errstate(over="ignore"):
+            se = float(np.ldexp(1.0 / np.sqrt(sxx), e))       # the weights were scaled by 2^(-2e)
         q = float(_st.norm.ppf(0.5 + c / 2.0))
+    if not np.isfinite(b - q * se) or not np.isfinite(b + q * se):
+        raise ValueError(f"{'y' if log_sd is None else 'log_sd'}: the slope's confidence interval exceeds the "
+                         f"float range (standard error {se:.3g}); expected smaller errors on the log scale")
     return SlopeFit(b, a, se, b - q * se, b + q * se, c, int(xv.shape[0]))
+
+
+def fit_loglog_replicates(x: ArrayLike, Y: ArrayLike, confidence: float = 0.95) -> SlopeFit:
+    r"""Mean of independent log–log slopes, with a Student-t interval over the replicates.
+
+    Each row of ``Y`` is an independent replicate (a fresh draw of everything random) measured at the
+    same ``x``; each is fitted by ordinary least squares (:func:`fit_loglog`), and the slopes
+    :math:`b_1, \dots, b_R` are treated as i.i.d.: the interval is
+    :math:`\bar b \pm t_{(1+c)/2,\,R-1}\,s_b/\sqrt R`.  Unlike the residual-based interval of one fit, it
+    measures the actual variability of the slope from draw to draw, including errors that are
+    correlated across the points of one replicate.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        Positive values, at least two distinct, :math:`N \ge 3`.
+    Y : array_like, shape (R, N)
+        Positive values, :math:`R \ge 2` replicates.
+    confidence : float
+        Level of the two-sided interval, in (0, 1).
+
+    Returns
+    -------
+    SlopeFit
+        ``slope`` and ``intercept`` are the means over replicates, ``stderr`` is :math:`s_b/\sqrt R`.
+    """
+    xv = v.vector("x", x, min_length=3)
+    Yv = v.matrix("Y", Y)
+    if Yv.shape[1] != xv.shape[0] or Yv.shape[0] < 2:
+        raise ValueError(f"Y has shape {Yv.shape}: expected (R, {xv.shape[0]}) with R >= 2 replicates")
+    c = v.probability("confidence", confidence)
+    fits = [fit_loglog(xv, row) for row in Yv]
+    slopes = np.array([f.slope for f in fits])
+    se = float(slopes.std(ddof=1) / np.sqrt(slopes.size))
+    q = float(_st.t.ppf(0.5 + c / 2.0, slopes.size - 1))
+    b = float(slopes.mean())
+    return SlopeFit(b, float(np.mean([f.intercept for f in fits])), se, b - q * se, b + q * se, c, int(xv.shape[0]),
+                    int(slopes.size))
 
 
 def mean_ci(samples: ArrayLike, confidence: float = 0.99) -> tuple[float, float, float]:
@@ -155,9 +229,26 @@ def mean_ci(samples: ArrayLike, confidence: float = 0.99) -> tuple[float, float,
     Returns
     -------
     (mean, low, high) : tuple of float
+
+    Raises
+    ------
+    ValueError
+        If an end of the interval exceeds the float range (about :math:`1.8 \\times 10^{308}`).
+
+    Notes
+    -----
+    The samples are scaled by the power of two that brings the largest into :math:`[1/2, 1)` (exact),
+    so neither the sum nor the squares overflow; the scale is applied to the results.
     """
     x = v.vector("samples", samples, min_length=2)
     c = v.probability("confidence", confidence)
-    half = float(_st.norm.ppf(0.5 + c / 2.0) * x.std(ddof=1) / np.sqrt(x.shape[0]))
-    mu = float(x.mean())
-    return mu, mu - half, mu + half
+    _, e = np.frexp(np.max(np.abs(x)))
+    xs = np.ldexp(x, -e)
+    half = _st.norm.ppf(0.5 + c / 2.0) * xs.std(ddof=1) / np.sqrt(x.shape[0])
+    mu = xs.mean()
+    with np.errstate(over="ignore"):
+        out = tuple(float(np.ldexp(val, e)) for val in (mu, mu - half, mu + half))
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"samples: the interval {out} exceeds the float range (1.8e308); expected samples "
+                         f"whose mean and spread stay within it")
+    return out

@@ -11,8 +11,14 @@ computed through :meth:`~ntklib.TwoLayerNet.vjp` (no Jacobian is formed).  :func
   iterate);
 * ``"sgd"``: the same with the loss of a minibatch of ``batch_size`` points drawn uniformly
   without replacement at every step, an unbiased estimate of the full gradient;
-* ``"noisy"``: GD plus centred Gaussian noise :math:`\eta\,\xi_k` with
-  :math:`\xi_k \sim N(0, \text{noise\_std}^2 I)` added to each step.
+* ``"noisy"``: GD with centred Gaussian noise added to the gradient,
+  :math:`W_k = W_{k-1} - \eta\,(\nabla\mathcal L(W_{k-1}) + \xi_k)` with
+  :math:`\xi_k \sim N(0, \text{noise\_std}^2 I)` independent of the past: the noise in the update
+  is :math:`\eta\,\xi_k` (standard deviation :math:`\eta\cdot\text{noise\_std}`, not
+  :math:`\sqrt\eta\cdot\text{noise\_std}` as in a Langevin discretization).  Concretely
+  :math:`\xi_k = -\text{noise\_std}\cdot Z_k`, where :math:`Z_k` is the :math:`k`-th array of shape
+  :math:`(m, d)` that ``rng.standard_normal`` draws, so a run can be replayed from the same stream:
+  ``W -= lr * grad; W += lr * noise_std * rng.standard_normal(W.shape)``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _validate as v
-from .network import TwoLayerNet
+from .network import TwoLayerNet, _finite
 
 Array = NDArray[np.float64]
 
@@ -51,7 +57,8 @@ def mse(net: TwoLayerNet, X: ArrayLike, y: ArrayLike, W: ArrayLike) -> float:
     W : array_like, shape (m, d)
     """
     X, y = _data(net, X, y)
-    return _mse(net, X, y, net._weights(W, d=X.shape[1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite_loss(_mse(net, X, y, net._weights(W, d=X.shape[1])), "X, y, W")
 
 
 def mse_gradient(net: TwoLayerNet, X: ArrayLike, y: ArrayLike, W: ArrayLike) -> Array:
@@ -62,7 +69,17 @@ def mse_gradient(net: TwoLayerNet, X: ArrayLike, y: ArrayLike, W: ArrayLike) -> 
     ndarray, shape (m, d)
     """
     X, y = _data(net, X, y)
-    return _mse_gradient(net, X, y, net._weights(W, d=X.shape[1]))
+    W = net._weights(W, d=X.shape[1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        _finite_loss(_mse(net, X, y, W), "X, y, W")
+        return _finite(_mse_gradient(net, X, y, W), "X, y, W")
+
+
+def _finite_loss(loss: float, names: str) -> float:
+    if not np.isfinite(loss):
+        raise ValueError(f"{names}: the mean squared error is not finite (outputs or residuals exceed the float "
+                         f"range, about 1.8e308); expected inputs, targets and weights of moderate size")
+    return loss
 
 
 def _mse(net: TwoLayerNet, X: Array, y: Array, W: Array) -> float:
@@ -135,10 +152,15 @@ def train(
     Returns
     -------
     TrainResult
+
+    Raises
+    ------
+    ValueError
+        If the loss leaves the float range (the iterates diverge: the step size is too large for
+        the problem), naming ``lr`` and the step.
     """
     X, y = _data(net, X, y)
     W = net._weights(W0, "W0", d=X.shape[1]).copy()
-    start = W.copy()
     k = v.integer("steps", steps)
     eta = v.real("lr", lr, low=0.0, low_open=True)
     every = v.integer("record_every", record_every)
@@ -155,19 +177,25 @@ def train(
     if method == "noisy":
         sd = v.real("noise_std", noise_std, low=0.0, low_open=True)
 
-    # inputs are validated above; the loop uses the unchecked kernels
-    rec_steps, losses, moved = [0], [_mse(net, X, y, W)], [0.0]
-    for t in range(1, k + 1):
-        if method == "sgd":
-            idx = rng.choice(X.shape[0], size=b, replace=False)
-            grad = _mse_gradient(net, X[idx], y[idx], W)
-        else:
-            grad = _mse_gradient(net, X, y, W)
-        W -= eta * grad
-        if method == "noisy":
-            W += eta * sd * rng.standard_normal(W.shape)
-        if t % every == 0 or t == k:
-            rec_steps.append(t)
-            losses.append(_mse(net, X, y, W))
-            moved.append(float(np.linalg.norm(W - start)))
+    # inputs are validated above; the loop uses the unchecked kernels, and the recorded losses are checked
+    start = W.copy()
+    rec_steps, losses, moved = [0], [], [0.0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        losses.append(_finite_loss(_mse(net, X, y, W), "X, y, W0"))
+        for t in range(1, k + 1):
+            if method == "sgd":
+                idx = rng.choice(X.shape[0], size=b, replace=False)
+                grad = _mse_gradient(net, X[idx], y[idx], W)
+            else:
+                grad = _mse_gradient(net, X, y, W)
+            W -= eta * grad
+            if method == "noisy":
+                W += eta * sd * rng.standard_normal(W.shape)
+            if t % every == 0 or t == k:
+                rec_steps.append(t)
+                losses.append(_mse(net, X, y, W))
+                moved.append(float(np.linalg.norm(W - start)))
+                if not (np.isfinite(losses[-1]) and np.isfinite(moved[-1])):
+                    raise ValueError(f"lr={eta}: the iterates diverged (loss {losses[-1]} at step {t}); "
+                                     f"expected a step size for which the loss stays finite")
     return TrainResult(W, np.array(rec_steps), np.array(losses), np.array(moved))

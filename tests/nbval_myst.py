@@ -20,6 +20,11 @@ Two items follow each chapter's cells:
     with ``live_`` are wall-clock measurements (the appendix's live benchmark) and are exempt.  Skipped when there is
     no build of the same sources (``make test`` builds first, so under it the item always runs).
 
+The kernel of every chapter imports the ntklib of this checkout (the directory above ``tests/``):
+the harness puts the checkout first on the kernel's ``PYTHONPATH`` and sets
+``NTKLIB_EXPECTED_ROOT``, so that importing ntklib from anywhere else (a virtual environment's
+editable install of another clone) raises ImportError; the audit cell asserts it once more.
+
 Each chapter's checks are recorded as JSON lines in ``--ntklib-records`` (default: a temporary
 directory), ``<chapter>.jsonl``; the seed sweep reads them from there.
 """
@@ -38,7 +43,8 @@ import nbformat
 import nbval.plugin
 import pytest
 
-from ntklib import sphinxext
+from ntklib import assert_checkout, sphinxext
+from ntklib._checkout import checkout_environment
 from ntklib.checks import RECORD_FILE_ENV
 from ntklib.seeding import base_seed
 
@@ -55,6 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    assert_checkout(ROOT)           # this process, too, tests the checkout the harness belongs to
     folder = config.getoption("--ntklib-records", None) or tempfile.mkdtemp(prefix="ntklib-records-")
     config._ntklib_records = Path(folder)
     config._ntklib_records.mkdir(parents=True, exist_ok=True)
@@ -90,6 +97,7 @@ def docname(path: Path, root: Path = ROOT) -> str:
 def _audit_cell(doc: str) -> nbformat.NotebookNode:
     source = (
         "import ntklib.registry\n"
+        f"ntklib.assert_checkout({str(ROOT)!r})\n"
         f"_mutations = ntklib.registry.verify_chapter({doc!r})\n"
         "print(f'{len(_mutations)} checks; each rejects its registered false statement')"
     )
@@ -126,17 +134,20 @@ class MystNotebook(nbval.plugin.IPyNbFile):
         return self.config._ntklib_records / (Path(self.fspath).stem + ".jsonl")
 
     def setup(self) -> None:
-        # the kernel inherits the environment at start: point its record file at this chapter's
+        # the kernel inherits the environment at start: point its record file at this chapter's, and
+        # its imports at this checkout
         self.record_file.unlink(missing_ok=True)
-        saved = os.environ.get(RECORD_FILE_ENV)
-        os.environ[RECORD_FILE_ENV] = str(self.record_file)
+        env = {RECORD_FILE_ENV: str(self.record_file), **checkout_environment(ROOT)}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
         try:
             super().setup()
         finally:
-            if saved is None:
-                os.environ.pop(RECORD_FILE_ENV, None)
-            else:
-                os.environ[RECORD_FILE_ENV] = saved
+            for k, old in saved.items():
+                if old is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = old
 
 
 def glued_numbers(outputs) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 Usage (``make seeds N=20`` does this):
 
-    python tests/seed_sweep.py --seeds 20 [--jobs 2] [--output seed_sweep.json]
+    python tests/seed_sweep.py --seeds 20 [--jobs 2] [--output seed_sweep.json] [--chapters chapters/02-taylor.md ...]
 
 Every check in the chapters records itself (the plugin's ``--ntklib-records`` directory), including
 the ones that fail, so one run per seed gives, for every verification label, how often it passed.
@@ -27,11 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_seed(seed: int, workdir: Path) -> tuple[int, list[dict], int]:
+def run_seed(seed: int, workdir: Path, chapters: list[str]) -> tuple[int, list[dict], int]:
     """Run the chapters through nbval with NTKLIB_SEED=seed; return the records and pytest's exit code."""
     folder = workdir / f"records-{seed}"
     env = {**os.environ, "NTKLIB_SEED": str(seed)}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "chapters", "-q", "-p", "no:cacheprovider",
+    proc = subprocess.run([sys.executable, "-m", "pytest", *chapters, "-q", "-p", "no:cacheprovider",
                            "--ntklib-records", str(folder)], cwd=ROOT, env=env, capture_output=True, text=True)
     records = [json.loads(line) for path in sorted(folder.glob("*.jsonl")) for line in path.read_text().splitlines()]
     if proc.returncode != 0:
@@ -46,13 +46,14 @@ def main() -> int:
     parser.add_argument("--first", type=int, default=1, help="first seed")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--output", default=str(ROOT / "seed_sweep.json"))
+    parser.add_argument("--chapters", nargs="+", default=["chapters"], help="chapter files (default: all)")
     args = parser.parse_args()
     seeds = range(args.first, args.first + args.seeds)
     table: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     failures: list[tuple[int, str, float]] = []
     exit_codes = {}
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
-        for seed, records, code in pool.map(lambda s: run_seed(s, Path(tmp)), seeds):
+        for seed, records, code in pool.map(lambda s: run_seed(s, Path(tmp), args.chapters), seeds):
             exit_codes[seed] = code
             for r in records:
                 key = f"{r['label']} [{r['kind']}]"

@@ -54,3 +54,33 @@ def test_lookup() -> None:
         ntklib.get_activation("gelu")
     with pytest.raises(ValueError, match="activation=3"):
         ntklib.get_activation(3)  # type: ignore[arg-type]
+
+
+def test_activation_constructor_validates_and_keeps_names_consistent() -> None:
+    """Closed forms are chosen by name: a built-in name with other functions is refused."""
+    tanh = ntklib.get_activation("tanh")
+    with pytest.raises(ValueError, match="name='relu': the name of a built-in activation"):
+        ntklib.Activation("relu", tanh.sigma, tanh.d1, tanh.d2, None)
+    with pytest.raises(ValueError, match="name='tanh'"):
+        ntklib.Activation("tanh", tanh.sigma, tanh.d1, tanh.d2, 1.0)          # a wrong smoothness constant
+    for kwargs, arg in [(dict(name=""), "name"), (dict(name=3), "name"), (dict(sigma=None), "sigma"),
+                        (dict(d1="tanh"), "d1"), (dict(smoothness=-1.0), "smoothness"),
+                        (dict(smoothness=np.nan), "smoothness"), (dict(smoothness="1"), "smoothness")]:
+        fields = {**dict(name="mine", sigma=tanh.sigma, d1=tanh.d1, d2=tanh.d2, smoothness=tanh.smoothness), **kwargs}
+        with pytest.raises(ValueError, match=arg):
+            ntklib.Activation(**fields)
+    mine = ntklib.Activation("mine", tanh.sigma, tanh.d1, tanh.d2, tanh.smoothness)
+    X = np.array([[0.6, 0.8], [1.0, 0.0]])
+    np.testing.assert_allclose(ntklib.ntk_limit(X, activation=mine), ntklib.ntk_limit(X, activation="tanh"), rtol=1e-14)
+    assert ntklib.Activation(**{f: getattr(tanh, f) for f in ("name", "sigma", "d1", "d2", "smoothness")}) == tanh
+
+
+@pytest.mark.parametrize("name", sorted(ntklib.ACTIVATIONS))
+def test_activation_functions_finite_and_silent_at_extreme_arguments(name: str) -> None:
+    act = ntklib.get_activation(name)
+    z = np.array([-np.finfo(float).max, -1e300, -1e20, -5e-324, 0.0, 5e-324, 1e20, 1e300, np.finfo(float).max])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):       # underflow to 0 is right
+        for fn in (act.sigma, act.d1, act.d2):
+            out = fn(z)
+            assert out.shape == z.shape and np.all(np.isfinite(out)), (name, fn)
+            assert np.array_equal(fn(list(z)), out)                       # lists are read as arrays

@@ -213,6 +213,10 @@ def test_check_sharpness_true_and_false() -> None:
                                statistic="adversary", settings={"where": np.array(["peak", "off peak"])})
     # a floor per setting
     assert ntklib.check_sharpness("s", np.array([0.9, 0.5]), np.ones(2), np.array([0.9, 0.5]), statistic="s").passed
+    # a rounding allowance on the attained values: 0.9 - 1e-12 reaches 0.9 with atol 1e-12, not without
+    assert ntklib.check_sharpness("s", np.array([0.9 - 1e-12]), np.ones(1), 0.9, statistic="s", atol=1e-12).passed
+    with pytest.raises(AssertionError):
+        ntklib.check_sharpness("s", np.array([0.9 - 1e-12]), np.ones(1), 0.9, statistic="s")
 
 
 def test_check_sharpness_validation() -> None:
@@ -224,6 +228,8 @@ def test_check_sharpness_validation() -> None:
         ntklib.check_sharpness("s", np.ones(1), np.zeros(1), 0.5, statistic="s")
     with pytest.raises(ValueError, match="shapes differ"):
         ntklib.check_sharpness("s", np.ones(2), np.ones(2), np.ones(3) / 2, statistic="s")
+    with pytest.raises(ValueError, match="atol"):
+        ntklib.check_sharpness("s", np.ones(1), np.ones(1), 0.5, statistic="s", atol=-1.0)
 
 
 # --- mutations ------------------------------------------------------------------------------------
@@ -293,6 +299,7 @@ def test_registry_verify_chapter_finds_every_problem(monkeypatch) -> None:
         "good": registry.Verification("good", "ch", {"bound": 0.5}),
         "loose": registry.Verification("loose", "ch", {"bound": 0.9}),
         "missing": registry.Verification("missing", "ch", {"rate": 0.5}),
+        "elsewhere": registry.Verification("elsewhere", "other", {"bound": 0.5}),
     })
     good = ntklib.check("good", np.array([0.9]), np.array([1.0]), statistic="s")
     with pytest.raises(AssertionError, match=r"missing \[rate\]: registered but not checked"):
@@ -304,6 +311,7 @@ def test_registry_verify_chapter_finds_every_problem(monkeypatch) -> None:
     with pytest.raises(AssertionError, match="registered to ch, checked in other"):
         registry.verify_chapter("other", [good])
     monkeypatch.delitem(registry.REGISTRY, "missing")
+    monkeypatch.delitem(registry.REGISTRY, "elsewhere")
     with pytest.raises(AssertionError, match=r"false statements accepted: loose \[bound\]"):
         registry.verify_chapter("ch", [good, loose])
     monkeypatch.delitem(registry.REGISTRY, "loose")
@@ -321,3 +329,123 @@ def test_registry_verify_chapter_finds_every_problem(monkeypatch) -> None:
     false_alt = ntklib.check("stated", np.array([0.5]), np.array([1.0]), statistic="s",
                              false_statement=("the lecture's bound", np.array([0.4])))
     assert all(r.rejected for r in registry.verify_chapter("ch", [good, false_alt]))
+
+
+def test_registry_entry_points_validate_their_arguments(tmp_path) -> None:
+    """TypeError or ValueError naming the argument, never AttributeError or AssertionError; a chapter
+    that does not exist is an error, not a vacuous pass."""
+    from ntklib import registry
+
+    good = ntklib.check("ch-fast", np.array([0.5]), np.array([1.0]), statistic="s")
+    for bad in ([None], "abc", [3], 3, None, {"a": good}, (good, "x")):
+        if bad is not None:
+            with pytest.raises(TypeError, match=r"records(\[\d\])?="):
+                registry.mutation_results(bad)
+            with pytest.raises(TypeError, match=r"records(\[\d\])?="):
+                registry.verify_chapter("chapters/a1-computing-fast", bad)
+    for bad in (None, 3, b"chapters/01-setup", ["chapters/01-setup"]):
+        with pytest.raises(TypeError, match="chapter="):
+            registry.verify_chapter(bad, [])
+    for bad in ("chapters/99-no-such-chapter", "", "  ", "chapters/02-taylor.md", "02-taylor"):
+        with pytest.raises(ValueError, match="chapter=.*no such chapter"):
+            registry.verify_chapter(bad, [])
+    with pytest.raises(TypeError, match="root=3"):
+        registry.verify_chapter("chapters/intro", [], root=3)
+    # an existing document with no registered verification and no checks passes; under another root it is unknown
+    assert registry.verify_chapter("chapters/intro", []) == []
+    with pytest.raises(ValueError, match="no such chapter"):
+        registry.verify_chapter("chapters/intro", [], root=tmp_path)
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "intro.md").write_text("# intro\n")
+    assert registry.verify_chapter("chapters/intro", [], root=tmp_path) == []
+
+
+# --- boundaries: each checker's comparison, exactly at and just past its limit ---------------------
+#
+# A checker that accepts a little more than it says (a doubled tolerance, <= for <, a Bonferroni
+# factor lost) passes every true statement; only its boundary shows the difference.
+
+def _up(x: float) -> float:
+    return float(np.nextafter(x, np.inf))
+
+
+def test_check_boundary_is_bound_plus_atol() -> None:
+    b, atol = 0.75, 0.125
+    assert ntklib.check("b", np.array([b]), np.array([b]), statistic="s").passed            # equality holds
+    with pytest.raises(AssertionError):
+        ntklib.check("b", np.array([_up(b)]), np.array([b]), statistic="s")
+    report = ntklib.check("b", np.array([b + atol]), np.array([b]), statistic="s", atol=atol)
+    assert report.passed and report.limit == b + atol
+    with pytest.raises(AssertionError):
+        ntklib.check("b", np.array([_up(b + atol)]), np.array([b]), statistic="s", atol=atol)
+    with pytest.raises(AssertionError):                                               # not 2 atol
+        ntklib.check("b", np.array([b + 1.5 * atol]), np.array([b]), statistic="s", atol=atol)
+    assert ntklib.check("b", np.array([0.5, 0.25]), np.array([1.0, 1.0]), statistic="s").worst_ratio == 0.5
+
+
+def test_check_identity_boundary_is_tol() -> None:
+    ref, tol = 1.0, 2.0**-20
+    r = ntklib.check_identity("i", np.array([ref + tol]), np.array([ref]), np.array([tol]), statistic="s")
+    assert r.passed and r.worst_ratio == 1.0 and r.measured == tol and r.limit == tol
+    for computed in (ref + 1.5 * tol, ref - 1.5 * tol, _up(ref + tol)):                # not 2 tol, not < 1.5 tol
+        with pytest.raises(AssertionError):
+            ntklib.check_identity("i", np.array([computed]), np.array([ref]), np.array([tol]), statistic="s")
+    with pytest.raises(AssertionError):                                              # tol 0: exact only
+        ntklib.check_identity("i", np.array([_up(ref)]), np.array([ref]), np.array([0.0]), statistic="s")
+    assert ntklib.check_identity("i", np.array([ref]), np.array([ref]), np.array([0.0]), statistic="s").passed
+
+
+def test_check_sharpness_boundary_is_the_floor() -> None:
+    assert ntklib.check_sharpness("s", np.array([0.75]), np.array([1.0]), 0.75, statistic="s").passed
+    with pytest.raises(AssertionError):
+        ntklib.check_sharpness("s", np.array([float(np.nextafter(0.75, 0))]), np.array([1.0]), 0.75, statistic="s")
+
+
+def test_check_agreement_boundary_is_the_bonferroni_quantile() -> None:
+    eps, k = 1e-3, 4
+    z = stats.norm.isf(eps / (2 * k))
+    se = np.full(k, 0.01)
+    inside = np.array([0.0, 0.0, 0.0, z * 0.01 * (1 - 1e-9)])
+    report = ntklib.check_agreement("a", inside, se, np.zeros(k), statistic="s", false_failure=eps)
+    assert report.passed and report.limit == pytest.approx(z * 0.01, rel=1e-15)
+    with pytest.raises(AssertionError):
+        ntklib.check_agreement("a", inside * (1 + 2e-9), se, np.zeros(k), statistic="s", false_failure=eps)
+
+
+def test_check_failure_rate_boundaries() -> None:
+    """A draw equal to its bound is not a failure; the upper confidence bound must be strictly below delta."""
+    T, c = 200, 0.99
+    draws = np.zeros((1, T))
+    draws[0, :3] = 1.0                                                                # 3 draws at the bound
+    assert ntklib.check_failure_rate("p", draws, np.array([1.0]), 0.05, statistic="s").rows[0][0] == 0
+    draws[0, :3] = _up(1.0)                                                           # 3 draws just above it
+    up = ntklib.clopper_pearson_upper(3, T, c)
+    report = ntklib.check_failure_rate("p", draws, np.array([1.0]), _up(up), statistic="s", confidence=c)
+    assert report.passed and report.rows[0][0] == 3 and report.measured == up
+    with pytest.raises(AssertionError):                                               # upper == delta: fails
+        ntklib.check_failure_rate("p", draws, np.array([1.0]), up, statistic="s", confidence=c)
+
+
+def test_check_slope_boundaries() -> None:
+    fit = ntklib.SlopeFit(slope=-0.5, intercept=0.0, stderr=0.05, ci_low=-0.6, ci_high=-0.4, confidence=0.95, points=5)
+
+    def passed(p: float, mode: str) -> bool:
+        try:
+            return ntklib.check_slope("r", fit, p, mode=mode, statistic="s").passed
+        except AssertionError:
+            return False
+
+    assert passed(-0.6, "at_most") and not passed(float(np.nextafter(-0.6, -1)), "at_most")
+    assert passed(-0.6, "equal") and passed(-0.4, "equal")
+    assert not passed(float(np.nextafter(-0.6, -1)), "equal") and not passed(_up(-0.4), "equal")
+    assert passed(_up(-0.4), "below") and not passed(-0.4, "below")                    # strictly below
+    with pytest.raises(AssertionError, match=r"worst ratio 2 "):                        # one half-width out
+        ntklib.check_slope("r", fit, -0.3, mode="equal", statistic="s")
+
+
+def test_check_test_boundary_is_the_level() -> None:
+    sample = np.linspace(0.05, 0.95, 10) ** 1.3
+    p = stats.kstest(sample, stats.uniform.cdf).pvalue
+    assert ntklib.check_test("t", [sample], stats.uniform.cdf, level=p, statistic="s").passed
+    with pytest.raises(AssertionError):
+        ntklib.check_test("t", [sample], stats.uniform.cdf, level=_up(p), statistic="s")

@@ -110,3 +110,85 @@ def test_determinism_compares_with_the_build(tmp_path: Path, monkeypatch: pytest
                 extra={"results.json": sphinxext.file_digest(tmp_path / "results.json")})
     current = _run(tmp_path, "ch-fast", 1.0)
     assert current.returncode == 1 and "glued numbers differ from the build: demo_value" in current.stdout
+
+
+
+CLONE_CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter of the second clone
+
+```{{code-cell}} ipython3
+import pathlib
+import numpy as np
+import ntklib
+pathlib.Path({out!r}).write_text(ntklib.__file__ + "\\n" + ntklib.CHECKOUT_MARKER)
+ntklib.check_identity("ch-fast", np.array([1.0]), np.array([1.0]), np.array([1e-12]), statistic="demo")
+```
+"""
+
+
+def _second_clone(tmp_path: Path) -> Path:
+    """A copy of this checkout's library and harness whose ntklib carries a marker constant, and a chapter
+    that writes down which ntklib its kernel imported."""
+    import shutil
+
+    clone = tmp_path / "clone"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in ("ntklib", "tests"):
+        shutil.copytree(REPO / part, clone / part, ignore=ignore)
+    init = clone / "ntklib" / "__init__.py"
+    init.write_text(init.read_text() + '\nCHECKOUT_MARKER = "second clone"\n')
+    (clone / "chapters").mkdir()
+    (clone / "chapters" / "a1-computing-fast.md").write_text(CLONE_CHAPTER.format(out=str(tmp_path / "imported.txt")))
+    (clone / "pytest.ini").write_text("[pytest]\n")
+    return clone
+
+
+def test_chapters_import_the_checkout_under_test(tmp_path: Path) -> None:
+    """Run from a second clone, the harness's kernels import that clone's (modified) ntklib.
+
+    This environment's ntklib is an install of another checkout (this one): without the harness's
+    pinning, a kernel started in the clone's ``chapters/`` imports that one (shown first), and the
+    clone's chapters would test unchanged code.
+    """
+    clone = _second_clone(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NTKLIB_EXPECTED_ROOT")}
+    plain = subprocess.run([sys.executable, "-c", "import ntklib; print(ntklib.__file__)"], cwd=clone / "chapters",
+                           env=env, capture_output=True, text=True, timeout=120)
+    if plain.returncode == 0:
+        assert not Path(plain.stdout.strip()).resolve().is_relative_to(clone.resolve()), plain.stdout
+    cmd = [sys.executable, "-m", "pytest", "-p", "tests.nbval_myst", "--nbval-lax", "--nbval-current-env",
+           "-c", str(clone / "pytest.ini"), "--rootdir", str(clone), str(clone / "chapters"), "-q",
+           "--ntklib-records", str(tmp_path / "records"), "--ntklib-build", str(tmp_path / "_build")]
+    result = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    path, marker = (tmp_path / "imported.txt").read_text().splitlines()
+    assert Path(path).resolve().is_relative_to(clone.resolve()) and marker == "second clone", (path, marker)
+
+
+def test_ntklib_refuses_another_checkout(tmp_path: Path) -> None:
+    """With NTKLIB_EXPECTED_ROOT set, importing ntklib from outside that root fails (ImportError)."""
+    import ntklib
+
+    env = {**os.environ, "NTKLIB_EXPECTED_ROOT": str(tmp_path), "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", "import ntklib"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1 and "ImportError: ntklib is imported from" in result.stderr, result.stderr
+    assert ntklib.assert_checkout(REPO) == REPO.resolve() / "ntklib"
+    for elsewhere in (tmp_path, REPO / "tests"):           # another directory, or a sibling of ntklib
+        with pytest.raises(ImportError, match="not from the checkout under test"):
+            ntklib.assert_checkout(elsewhere)
+    with pytest.raises(ValueError, match="no such directory"):
+        ntklib.assert_checkout(tmp_path / "absent")
+    with pytest.raises(TypeError, match="root=3"):
+        ntklib.assert_checkout(3)

@@ -145,3 +145,37 @@ def test_kernel_input_validation(rng) -> None:
         ntklib.ntk_limit(X, activation="tanh", quad_order=1)
     with pytest.raises(ValueError, match="activation='cosine'"):
         ntklib.ntk_gram(X, W=rng.standard_normal((4, 2)), activation="cosine")
+
+
+def test_gram_matrices_at_extreme_norms_are_right_or_refused() -> None:
+    """No NaN from inf * 0: inner products are formed from rows scaled by powers of two."""
+    g = ntklib.rng("extreme-norms")
+    x = ntklib.sphere(1, 3, g)
+    W = g.standard_normal((50, 3))
+    K = ntklib.ntk_gram(np.vstack([x, -x]) * 1e150, W=W, activation="relu")
+    active = np.count_nonzero(W @ x[0] > 0)
+    assert K[0, 1] == 0.0 and K[1, 0] == 0.0                  # opposite inputs are never co-active
+    assert K[0, 0] == pytest.approx(1e300 * active / 50, rel=1e-14)
+    with pytest.raises(ValueError, match="X, Xp: kernel values exceed the float range"):
+        ntklib.ntk_gram(np.vstack([x, -x]) * 1e200, W=W, activation="relu")   # the diagonal is 1e400
+    X = ntklib.sphere(4, 3, g)
+    for scale in (1e154, 1e200, 1e290):                       # sigma'(w^T x) underflows: the kernel is 0
+        for fn in (lambda A: ntklib.ntk_gram(A, W=W, activation="tanh"),
+                   lambda A: ntklib.ntk_gram_at_init(A, m=50, activation="tanh", rng=ntklib.rng("t"))):
+            assert np.array_equal(fn(X * scale), np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="X, Xp, W: pre-activations could reach"):
+        ntklib.ntk_gram(X * 1e305, W=W, activation="tanh")
+    tiny = ntklib.ntk_gram(X * 1e-200, W=W, activation="relu")   # 1e-400 underflows to 0, silently and rightly
+    assert np.array_equal(tiny, np.zeros((4, 4)))
+    A = X * 1e154                                             # x^T x' up to 1e308: the direct product, bit for bit
+    np.testing.assert_array_equal(ntklib.ntk_limit(A, activation="identity"), A @ A.T)
+    with pytest.raises(ValueError, match="X, Xp: kernel values exceed"):
+        ntklib.ntk_limit(X * 1e160, activation="identity")
+
+
+def test_gram_relu_counts_ignore_the_scale_of_the_weights() -> None:
+    g = ntklib.rng("weight-scale")
+    X, W = ntklib.sphere(5, 3, g), g.standard_normal((40, 3))
+    K = ntklib.ntk_gram(X, W=W, activation="relu")
+    np.testing.assert_array_equal(ntklib.ntk_gram(X, W=W * 1e300, activation="relu"), K)
+    np.testing.assert_array_equal(ntklib.ntk_gram(X, W=W * 1e-300, activation="relu"), K)

@@ -62,13 +62,14 @@ def test_records_follow_the_document_being_read(tmp_path, monkeypatch) -> None:
 
 def test_dashboard_rows_follow_the_records_and_the_registry() -> None:
     chapters = {"chapters/02-taylor": [_record("lem-smooth", "bound")],
-                "chapters/01-setup": [_record("sec-lazy", "rate", passed=False)]}
+                "chapters/01-setup": [_record("prop-init-variance", "rate", passed=False)]}
     rows = sphinxext.dashboard_rows(chapters, ["chapters/01-setup", "chapters/02-taylor"])
-    assert [r[:3] for r in rows] == [("chapters/01-setup", "sec-lazy", "rate: s"), ("chapters/02-taylor", "lem-smooth", "bound: s")]
+    assert [r[:3] for r in rows] == [("chapters/01-setup", "prop-init-variance", "rate: s"),
+                                     ("chapters/02-taylor", "lem-smooth", "bound: s")]
     assert rows[0][6] == "FAIL" and rows[1][6] == "pass"
     assert rows[0][3:5] == ("slope -0.5, interval [-0.6, -0.4]", "interval contains -0.5")
     assert rows[1][3:5] == ("0.5", "≤ 1")
-    assert rows[1][-1] == "bound × 0.9" and rows[0][-1] == "exponent − 0.5"
+    assert rows[1][-1] == "bound × 0.99" and rows[0][-1] == "exponent − 0.5"
     assert len(rows[0]) == len(sphinxext.COLUMNS)
     changed = {k: [dict(r, measured=0.6) for r in v] for k, v in chapters.items()}
     assert sphinxext.dashboard_rows(changed) != sphinxext.dashboard_rows(chapters)   # numbers change the table
@@ -83,3 +84,19 @@ def test_dashboard_names_a_stated_false_statement(monkeypatch) -> None:
     monkeypatch.setitem(registry.REGISTRY, "thm", registry.Verification("thm", "x", {"bound": "stated"}))
     record = dict(_record("thm", "bound"), false_statement="the lecture's sigma_min^2 threshold")
     assert sphinxext.dashboard_rows({"x": [record]})[0][-1] == "the lecture's sigma_min^2 threshold"
+
+
+def test_the_build_pins_its_kernels_to_the_book_checkout(monkeypatch, tmp_path) -> None:
+    """The extension refuses another checkout's ntklib and points the kernels at the book's."""
+    import pytest
+    from pathlib import Path
+    from sphinx.errors import ExtensionError
+
+    root = Path(ntklib.__file__).resolve().parents[1]
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    monkeypatch.setenv("NTKLIB_EXPECTED_ROOT", "/unset")         # restored (or removed) after the test
+    sphinxext.pin_checkout(SimpleNamespace(confdir=str(root)))
+    assert os.environ["NTKLIB_EXPECTED_ROOT"] == str(root)
+    assert os.environ["PYTHONPATH"].split(os.pathsep) == [str(root), "/elsewhere"]
+    with pytest.raises(ExtensionError, match="not from the checkout under test"):
+        sphinxext.pin_checkout(SimpleNamespace(confdir=str(tmp_path)))

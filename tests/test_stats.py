@@ -81,3 +81,64 @@ def test_mean_ci() -> None:
 def test_stats_refuse_bad_input(call, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_fit_loglog_replicates_uses_the_spread_between_replicates() -> None:
+    g = ntklib.rng("replicates")
+    x = np.array([1.0, 10.0, 100.0, 1000.0])
+    slopes = -0.5 + 0.01 * g.standard_normal(20)
+    Y = np.exp(0.3 + slopes[:, None] * np.log(x)[None, :])
+    fit = ntklib.fit_loglog_replicates(x, Y, confidence=0.99)
+    assert fit.slope == pytest.approx(slopes.mean()) and fit.replicates == 20 and fit.points == 4
+    half = stats.t.ppf(0.995, 19) * slopes.std(ddof=1) / np.sqrt(20)
+    assert fit.ci_high - fit.ci_low == pytest.approx(2 * half)
+    assert "20 replicates" in str(fit)
+    with pytest.raises(ValueError, match="replicates"):
+        ntklib.fit_loglog_replicates(x, Y[:1])
+
+
+def test_fit_loglog_interval_against_an_independent_ols() -> None:
+    """Ordinary least squares on the log scale: slope and standard error as scipy's linregress computes them,
+    and the Student-t quantile with N - 2 degrees of freedom (with N = 4 points a quantile off by one
+    degree of freedom is 30% wider or narrower)."""
+    x = np.array([1.0, 3.0, 10.0, 30.0])
+    y = np.array([2.0, 1.1, 0.7, 0.3])
+    for c in (0.9, 0.99):
+        fit = ntklib.fit_loglog(x, y, confidence=c)
+        ref = stats.linregress(np.log(x), np.log(y))
+        assert fit.slope == pytest.approx(ref.slope, rel=1e-13)
+        assert fit.intercept == pytest.approx(ref.intercept, rel=1e-13)
+        assert fit.stderr == pytest.approx(ref.stderr, rel=1e-12)
+        half = stats.t.ppf(0.5 + c / 2, len(x) - 2) * ref.stderr
+        assert fit.ci_high - fit.slope == pytest.approx(half, rel=1e-12)
+        assert fit.slope - fit.ci_low == pytest.approx(half, rel=1e-12)
+        assert fit.points == 4 and fit.confidence == c
+
+
+def test_mean_ci_and_predict_never_overflow_silently() -> None:
+    mu, lo, hi = ntklib.mean_ci([1e308] * 3)
+    assert (mu, lo, hi) == (1e308, 1e308, 1e308)
+    mu, lo, hi = ntklib.mean_ci([1e308, -1e308, 1e308, -1e308], confidence=0.5)
+    assert mu == 0.0 and np.isfinite(lo) and np.isfinite(hi) and lo < 0 < hi
+    with pytest.raises(ValueError, match="samples: the interval"):
+        ntklib.mean_ci([1.5e308, -1.5e308, 1.5e308])
+    # the same numbers as the unscaled formula wherever that one does not overflow
+    x = np.array([0.3, 1.7, 2.2, 5.0])
+    half = stats.norm.ppf(0.995) * x.std(ddof=1) / 2
+    assert ntklib.mean_ci(x) == (x.mean(), x.mean() - half, x.mean() + half)
+    fit = ntklib.fit_loglog([1.0, 2.0, 3.0], [1.0, 0.5, 0.34])
+    for bad in (-1.0, 0.0, [1.0, 0.0]):
+        with pytest.raises(ValueError, match="x: expected strictly positive"):
+            fit.predict(bad)
+    with pytest.raises(ValueError, match="x: the prediction exceeds the float range"):
+        ntklib.fit_loglog([1.0, 2.0, 3.0], [1.0, 1e3, 1e6]).predict(1e300)
+    with pytest.raises(ValueError, match="slope=2.0: expected inside the interval"):
+        ntklib.SlopeFit(2.0, 0.0, 0.1, -1.0, 1.0, 0.9, 3)
+
+
+def test_fit_loglog_with_tiny_known_errors() -> None:
+    x = np.geomspace(1, 1e3, 5)
+    y = x**-2.0 * np.exp([0.0, 1e-200, -1e-200, 0.0, 0.0])
+    fit = ntklib.fit_loglog(x, y, log_sd=np.full(5, 1e-200))         # weights 1e400: no overflow
+    se = 1e-200 / np.sqrt(np.sum((np.log(x) - np.log(x).mean()) ** 2))
+    assert fit.slope == pytest.approx(-2.0, rel=1e-14) and fit.stderr == pytest.approx(se, rel=1e-14)

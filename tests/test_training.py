@@ -73,3 +73,39 @@ def test_train_refuses_bad_settings(rng) -> None:
         ntklib.mse(net, X, y[:-1], W0)
     with pytest.raises(ValueError, match="W0 has 11 rows"):
         ntklib.train(net, X, y, W0[:-1], steps=1, lr=0.1)
+
+
+def test_noisy_gd_replayed_from_the_same_stream(rng) -> None:
+    """Noisy GD is W_k = W_{k-1} - lr (grad + xi_k), xi_k ~ N(0, noise_std^2 I): the noise in the update has
+    standard deviation lr * noise_std (not sqrt(lr) * noise_std).  Replayed step by step from the same
+    stream, the run is reproduced bit for bit."""
+    net, W0, X, y = _problem(rng)
+    lr, sd, steps = 0.04, 0.3, 6                # lr != 1 and lr != sqrt(lr): the scale is identified
+    run = ntklib.train(net, X, y, W0, steps=steps, lr=lr, method="noisy", noise_std=sd, rng=ntklib.rng("replay"))
+    replay, W = ntklib.rng("replay"), W0.copy()
+    for _ in range(steps):
+        W -= lr * ntklib.mse_gradient(net, X, y, W)
+        W += lr * sd * replay.standard_normal(W.shape)
+    np.testing.assert_array_equal(run.W, W)
+    # the noise alone, in law: one step's deviation from the GD step, divided by lr * sd, is N(0, 1)
+    many = ntklib.init_network(2000, 3, rng, activation="tanh", symmetric=True)
+    one = ntklib.train(many[0], X, y, many[1], steps=1, lr=lr, method="noisy", noise_std=sd, rng=ntklib.rng("law"))
+    gd = ntklib.train(many[0], X, y, many[1], steps=1, lr=lr)
+    z = ((one.W - gd.W) / (lr * sd)).ravel()
+    assert abs(z.std() - 1.0) < 0.05 and abs(z.mean()) < 0.1      # 6000 draws: sd of z.std() is 0.009
+
+
+def test_diverging_training_raises_naming_the_step_size(rng) -> None:
+    net, W0, X, y = _problem(rng)
+    with pytest.raises(ValueError, match=r"lr=1e\+200: the iterates diverged"):
+        ntklib.train(net, X, y, W0, steps=3, lr=1e200)
+    with pytest.raises(ValueError, match="X, y, W: the mean squared error is not finite"):
+        ntklib.mse(net, X, y + 1e300, W0)
+
+
+def test_train_records_every_few_steps_and_the_last(rng) -> None:
+    net, W0, X, y = _problem(rng)
+    run = ntklib.train(net, X, y, W0, steps=7, lr=0.1, record_every=3)
+    assert run.steps.tolist() == [0, 3, 6, 7]
+    assert run.loss[-1] == pytest.approx(ntklib.mse(net, X, y, run.W), rel=1e-15)
+    assert run.displacement[-1] == pytest.approx(np.linalg.norm(run.W - W0), rel=1e-15)
