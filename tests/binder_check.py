@@ -342,6 +342,7 @@ def _check_student_notebook(page, base: str, token: str, repo: Path, notebook: s
         _dismiss_dialogs(page)
         elapsed = _wait_for_run(page, panel, base, token, start, limit=max(3 * budget, 180))
         TIMINGS[f"{stem} run-all"] = elapsed
+        print(f"   the run ended after {elapsed:.1f} s", flush=True)
         errors = panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
         if errors.count():
             raise CheckFailed(f"a cell wrote an error or a warning: {errors.first.inner_text()[:1500]}")
@@ -424,8 +425,10 @@ def _wait_for_run(page, panel, base: str, token: str, start: float, limit: float
 
 
 def _saved_notebook(page, path: Path, before: float) -> dict:
-    """Save the notebook (Ctrl+S) and read it back: the outputs as JupyterLab's model holds them."""
-    page.keyboard.press("Control+s")
+    """Save the notebook (File ▸ Save Notebook) and read it back: the outputs as JupyterLab's model holds them."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^File$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Save Notebook$")).click()
+    _dismiss_dialogs(page)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if path.stat().st_mtime > before:
@@ -452,6 +455,20 @@ def _screenshot_cells(page, cells, name: str) -> None:
     print(f"   screenshot: {(SCREENSHOTS / name).relative_to(ROOT)}")
 
 
+def _screenshot_around(page, element, name: str, above: float = 0, below: float = 0) -> None:
+    """A screenshot of the view around ``element`` (centred in the notebook's scrolling area)."""
+    element.evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(500)
+    box = element.bounding_box()
+    if not box:
+        return
+    top = max(box["y"] - above, 0)
+    bottom = min(box["y"] + box["height"] + below, page.viewport_size["height"])
+    page.screenshot(path=SCREENSHOTS / name, clip={"x": max(box["x"] - 20, 0), "y": top,
+                                                   "width": box["width"] + 40, "height": max(bottom - top, 1)})
+    print(f"   screenshot: {(SCREENSHOTS / name).relative_to(ROOT)}")
+
+
 def _screenshots_before_run(page, panel, stem: str) -> None:
     """The notebook's top, its first theorem-like statement, and its first folded solution, closed and open."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -460,17 +477,14 @@ def _screenshots_before_run(page, panel, stem: str) -> None:
     statement = panel.locator("blockquote", has=page.locator("strong", has_text=re.compile(
         r"^(Lemma|Theorem|Proposition|Assumption|Remark|Definition) \d"))).first
     if statement.count():
-        statement.screenshot(path=SCREENSHOTS / f"binder-{stem}-statement.png")
-        print(f"   screenshot: {(SCREENSHOTS / f'binder-{stem}-statement.png').relative_to(ROOT)}")
+        _screenshot_around(page, statement, f"binder-{stem}-statement.png", above=10, below=10)
     details = panel.locator(".jp-MarkdownCell details").first
     if details.count():
-        cell = panel.locator(".jp-MarkdownCell", has=details).first
-        cell.screenshot(path=SCREENSHOTS / f"binder-{stem}-solution.png")
         require(not details.evaluate("d => d.open"), "solutions are folded (<details> closed)")
+        _screenshot_around(page, details, f"binder-{stem}-solution.png", above=250, below=40)
         details.locator("summary").click()
-        cell.screenshot(path=SCREENSHOTS / f"binder-{stem}-solution-open.png")
+        _screenshot_around(page, details, f"binder-{stem}-solution-open.png", above=60, below=20)
         details.locator("summary").click()
-        print(f"   screenshots: {(SCREENSHOTS / f'binder-{stem}-solution.png').relative_to(ROOT)}, -solution-open.png")
 
 
 def _require_defined_macros(panel) -> None:

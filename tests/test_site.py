@@ -12,8 +12,9 @@ from npm into ``.cache/npm``; every other external request is aborted.  For each
   names an element id on the target page;
 - no uncaught JavaScript error;
 - on ``chapters/`` pages: the download button offers the page's ``.md`` source and the
-  repository and issue buttons point at ``_config.yml``'s repository; on notebook chapters also the Binder and Live Code (Thebe) launch buttons, the
-  Binder link opening the chapter's ``.md`` in JupyterLab.
+  repository and issue buttons point at ``_config.yml``'s repository; on notebook chapters also the Binder, Colab and Live Code (Thebe) launch buttons, the
+  Binder link opening the chapter's student notebook (``chapters/<chapter>.ipynb``) in JupyterLab,
+  the Colab link the same notebook, and the download button offering it as ``.ipynb``.
 
 A full-page screenshot of every ``chapters/*.html`` page goes to ``_build/screenshots/``.
 
@@ -281,12 +282,26 @@ def _check_buttons(page, rel: str) -> list[str]:
     if _is_notebook(source):
         launch = _config()["launch_buttons"]
         owner_repo = urlsplit(url).path.strip("/")
+        # the launch buttons open the student notebook beside the source (ntklib.notebooks)
+        path = path.removesuffix(".md") + ".ipynb"
         binder = f"{launch['binderhub_url'].rstrip('/')}/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/{path}"
         # (Bootstrap moves `title` into a tooltip, so buttons are found by class and text.)
         binder_link = page.locator(".dropdown-launch-buttons a.dropdown-item", has_text="Binder")
         found = binder_link.first.get_attribute("href") if binder_link.count() else None
         if found != binder:
             problems.append(f"Binder button missing or not {binder}: {found!r}")
+        colab = f"{launch['colab_url'].rstrip('/')}/github/{owner_repo}/blob/{branch}/{path}"
+        colab_link = page.locator(".dropdown-launch-buttons a.dropdown-item", has_text="Colab")
+        found = colab_link.first.get_attribute("href") if colab_link.count() else None
+        if found != colab:
+            problems.append(f"Colab button missing or not {colab}: {found!r}")
+        notebook = attr("a.btn-download-notebook-button")
+        served = SITE / "_sources" / "chapters" / f"{stem}.ipynb"
+        student = ROOT / "chapters" / f"{stem}.ipynb"
+        if notebook is None or not notebook.endswith(f"_sources/chapters/{stem}.ipynb"):
+            problems.append(f"download button for the .ipynb missing or wrong: {notebook!r}")
+        elif not (served.is_file() and student.is_file() and served.read_bytes() == student.read_bytes()):
+            problems.append(f"the .ipynb download is not the student notebook chapters/{stem}.ipynb")
         thebe = page.locator("button.btn-launch-thebe")
         if not thebe.count() or "Live Code" not in thebe.first.text_content():
             problems.append("Live Code (Thebe) button missing")
