@@ -431,6 +431,7 @@ def _saved_notebook(page, path: Path, before: float) -> dict:
     _dismiss_dialogs(page)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        _dismiss_dialogs(page)
         if path.stat().st_mtime > before:
             try:
                 return json.loads(path.read_text(encoding="utf-8"))
@@ -514,7 +515,7 @@ def _first_heading(path: Path) -> str:
 
 
 def _dismiss_dialogs(page) -> None:
-    """Accept a kernel-selection dialog if JupyterLab shows one (it should not)."""
+    """Accept a dialog if JupyterLab shows one (kernel selection, overwrite on save: it should not)."""
     dialog = page.locator(".jp-Dialog")
     if dialog.count():
         print(f"   note: dialog shown: {dialog.first.inner_text()[:120]!r}")
