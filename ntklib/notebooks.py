@@ -245,7 +245,7 @@ def student_code(code: str) -> str:
     """A chapter's code cell as the student notebook has it: unchanged, except that a figure glued
     for a ``glue:figure`` block and closed is shown as the cell's output instead."""
     if _LEGACY_GLUE_FIGURE.search(code):
-        return _LEGACY_CLOSE.sub("", _LEGACY_GLUE_FIGURE.sub("", code)).rstrip() + "\nfig"
+        return _LEGACY_CLOSE.sub("", _LEGACY_GLUE_FIGURE.sub("", code)).rstrip() + "\nplt.show()"
     return code
 
 
