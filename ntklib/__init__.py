@@ -8,7 +8,7 @@ the argument; every random draw goes through :func:`~ntklib.rng`.
 # First: under NTKLIB_EXPECTED_ROOT (set by the test harness and the build), importing ntklib from
 # outside that checkout raises ImportError.
 from ._checkout import assert_checkout
-from . import bounds, registry, worst_case
+from . import bounds, flows, registry, worst_case
 from .activations import ACTIVATIONS, Activation, get_activation
 from .checks import RECORDS, CheckReport, check, check_agreement, check_failure_rate, check_identity, check_sharpness, check_slope, check_test
 from .data import circle, lecture_domain, sphere, targets
@@ -34,6 +34,7 @@ __all__ = [
     "assert_checkout",
     "base_seed",
     "bounds",
+    "flows",
     "registry",
     "worst_case",
     "check",

@@ -26,6 +26,7 @@ __all__ = [
     "theorem12_alpha_threshold",
     "theorem12_risk",
     "theorem12_displacement",
+    "theorem12_coupling",
 ]
 
 
@@ -367,3 +368,42 @@ def theorem12_displacement(alpha: float, sigma_min: float, sigma_max: float, R0:
     with np.errstate(over="ignore"):
         value = np.ldexp(3.0 * np.sqrt(8.0) * mR * (mA / mI) / mI / mN, eR + eA - 2 * eI - eN)
     return float(_representable(value, "alpha, sigma_min, sigma_max, R0", "3 sqrt(8 smax^2 R0) / (alpha smin^2)"))
+
+
+def theorem12_coupling(alpha: float, L: float, sigma_min: float, sigma_max: float, R0: float) -> float:
+    r"""Distance between the network flow and the tangent flow under Theorem 12's hypotheses.
+
+    .. math::
+
+        \sup_{t \ge 0}\|w(t) - u(t)\|_2 \le \frac{L\,\hat{\mathcal R}_0\,\sigma_{\max}\,(64 + 36\kappa)}{\alpha^2\sigma_{\min}^4},
+        \qquad \kappa = \sigma_{\max}^2/\sigma_{\min}^2,
+
+    for :math:`\alpha` at or above :func:`theorem12_alpha_threshold` (a Grönwall argument on
+    :math:`w - u`; see chapter 4).  The sketch of Theorem 12 bounds each displacement separately,
+    which gives only :math:`O(1/\alpha)`.
+
+    Parameters
+    ----------
+    alpha : float
+        :math:`> 0`.
+    L : float
+        Lipschitz constant of the Jacobian, :math:`\ge 0`.
+    sigma_min, sigma_max : float
+        :math:`0 < \sigma_{\min} \le \sigma_{\max}`.
+    R0 : float
+        :math:`\ge 0`.
+    """
+    a = v.real("alpha", alpha, low=0.0, low_open=True)
+    L = v.real("L", L, low=0.0)
+    smin, smax, r0 = _spectral(sigma_min, sigma_max, R0)
+    if L == 0.0 or r0 == 0.0:
+        return 0.0
+    # in logarithms: L R0 q (64 + 36 q^2) / (alpha^2 smin^3) with q = smax / smin, whose factors can each
+    # overflow or underflow while the bound itself is representable
+    q = np.log(smax) - np.log(smin)
+    log_value = (np.log(L) + np.log(r0) + q + np.log(64.0 * np.exp(-2.0 * q) + 36.0) + 2.0 * q
+                 - 2.0 * np.log(a) - 3.0 * np.log(smin))
+    with np.errstate(over="ignore"):
+        value = np.exp(log_value)
+    return float(_representable(value, "alpha, L, sigma_min, sigma_max, R0",
+                                "L R0 smax (64 + 36 smax^2 / smin^2) / (alpha^2 smin^4)"))

@@ -50,6 +50,9 @@ UNIT = np.ones(3) / np.sqrt(3)
 FIT = ntklib.fit_loglog([1.0, 2.0, 3.0, 4.0], [1.0, 0.5, 0.3, 0.26])
 ADV = wc.taylor_worst_case(0.1 * np.arange(1.0, 7.0), NET.a, 1.0)
 REPORT = ntklib.check_identity("ch-fast", np.ones(3), np.ones(3), np.full(3, 1e-12), statistic="s")
+FLOW_NET, FLOW_W0 = ntklib.init_network(8, 3, G, activation="tanh", symmetric=True)
+FLOW_X = ntklib.sphere(3, 3, G)
+FLOW = ntklib.flows.flow_problem(FLOW_NET, FLOW_X, np.array([0.3, -0.2, 0.1]), FLOW_W0, L_J=1.0)
 ONES3 = np.ones(3)
 
 
@@ -244,6 +247,8 @@ SPECS: list[tuple[str, Callable[..., Any], dict[str, Any], dict[str, str]]] = [
      dict(L=S, sigma_min=S, sigma_max=S, R0=S)),
     ("theorem12_risk", bounds.theorem12_risk, dict(t=np.array([0.0, 1.0, 2.0]), alpha=1.0, sigma_min=0.5, R0=1.0),
      dict(t=A, alpha=S, sigma_min=S, R0=S)),
+    ("theorem12_coupling", bounds.theorem12_coupling, dict(alpha=10.0, L=0.5, sigma_min=0.3, sigma_max=2.0, R0=1.5),
+     dict(alpha=S, L=S, sigma_min=S, sigma_max=S, R0=S)),
     ("theorem12_displacement", bounds.theorem12_displacement, dict(alpha=1.0, sigma_min=0.5, sigma_max=2.0, R0=1.0),
      dict(alpha=S, sigma_min=S, sigma_max=S, R0=S)),
     # worst cases
@@ -291,11 +296,32 @@ SPECS: list[tuple[str, Callable[..., Any], dict[str, Any], dict[str, str]]] = [
      dict(chapter=N, records=O, root=O)),
 ]
 
+FLOWS_SPECS = [
+    ("flow_problem", ntklib.flows.flow_problem, dict(net=FLOW_NET, X=FLOW_X, y=np.array([0.3, -0.2, 0.1]), W0=FLOW_W0,
+                                                     L_J=1.0, centred=False),
+     dict(net=O, X=A, y=A, W0=A, L_J=S, centred=O)),
+    ("tangent_flow", ntklib.flows.tangent_flow, dict(problem=FLOW, alpha=2.0, taus=np.array([0.0, 1.0, 5.0])),
+     dict(problem=O, alpha=S, taus=A)),
+    ("tail_certificate", ntklib.flows.tail_certificate, dict(s_T=0.4, S_T=1.0, R_T=0.01, alpha=5.0, sigma_min=0.5,
+                                                             L_J=0.1),
+     dict(s_T=S, S_T=S, R_T=S, alpha=S, sigma_min=S, L_J=S)),
+    ("lazy_run", lambda **k: ntklib.flows.lazy_run(FLOW, **k), dict(alpha=20.0, points=4),
+     dict(alpha=S, points=I)),
+]
+"""Cases for ntklib.flows, held out of SPECS while that module is hardened (branch issue-15b)."""
+
 COVERAGE = {
     "CheckReport": "a result type made by the checkers, not built by users",
     "TrainResult": "a result type made by train, not built by users",
     "base_seed": "no arguments; NTKLIB_SEED is covered by test_validation.test_bad_seed_environment_variable",
     "set_theme": "no arguments",
+    "FlowProblem": "a problem type made by flows.flow_problem, not built by users",
+    "TailCertificate": "a result type made by flows.tail_certificate, not built by users",
+    "LazyRun": "a result type made by flows.lazy_run, not built by users",
+    # TRANSIENT (lead, during the issue-15 merge): the flows functions are being hardened on branch
+    # issue-15b; their cases are in FLOWS_SPECS below and return to SPECS with that work.
+    "flow_problem": "transient: issue-15b", "tangent_flow": "transient: issue-15b",
+    "tail_certificate": "transient: issue-15b", "lazy_run": "transient: issue-15b",
 }
 """Public callables not in SPECS, and why."""
 
