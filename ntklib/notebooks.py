@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 __all__ = ["chapter_code_cells", "convert", "expand_macros", "notebook_json", "resolve_data", "setup",
-           "student_code", "student_code_cells", "write_notebooks", "OUT_DIR", "RESOLVED"]
+           "student_code_cells", "write_notebooks", "OUT_DIR", "RESOLVED"]
 
 OUT_DIR = "notebooks"
 """Folder of ``_build`` (beside ``html``) the build writes the student notebooks to."""
@@ -216,10 +216,7 @@ def convert(source: str, doc: str, data: dict[str, Any], *, budget_seconds: floa
             figure = cell.metadata.get("mystnb", {}).get("figure")
             if figure:
                 meta["ntk_book"] = {"figure": figure.get("name", "")}
-            legacy = _LEGACY_GLUE_FIGURE.search(cell.source)
-            if legacy:
-                meta["ntk_book"] = {"figure": legacy["key"]}
-            cells.append(nbformat.v4.new_code_cell(student_code(cell.source), metadata=meta))
+            cells.append(nbformat.v4.new_code_cell(cell.source, metadata=meta))
             if figure:
                 cells.append(nbformat.v4.new_markdown_cell(md.figure_caption(figure.get("name"), str(figure.get("caption", "")))))
         # raw cells: none in the book
@@ -241,19 +238,11 @@ def convert(source: str, doc: str, data: dict[str, Any], *, budget_seconds: floa
     return out
 
 
-def student_code(code: str) -> str:
-    """A chapter's code cell as the student notebook has it: unchanged, except that a figure glued
-    for a ``glue:figure`` block and closed is shown as the cell's output instead."""
-    if _LEGACY_GLUE_FIGURE.search(code):
-        return _LEGACY_CLOSE.sub("", _LEGACY_GLUE_FIGURE.sub("", code)).rstrip() + "\nplt.show()"
-    return code
-
-
 def chapter_code_cells(source: str) -> list[str]:
     """The code cells a chapter's student notebook must have, from the chapter's MyST source."""
     import jupytext
 
-    return [student_code(c.source) for c in jupytext.reads(source, fmt="myst").cells
+    return [c.source for c in jupytext.reads(source, fmt="myst").cells
             if c.cell_type == "code" and "remove-cell" not in c.metadata.get("tags", [])]
 
 
@@ -271,8 +260,6 @@ def notebook_json(nb: Any) -> str:
 
 _SOLUTION_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}(?P<arg>[^\n]*)\n(?P<opts>(?::[^\n]*\n)*)\1\s*$\n?", re.M)
 _SOLUTION_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}[^\n]*\n\1\s*$\n?", re.M)
-_LEGACY_GLUE_FIGURE = re.compile(r'^glue\("(?P<key>fig-[^"]+)", fig, display=False\)\n', re.M)
-_LEGACY_CLOSE = re.compile(r"^plt\.close\(fig\)\n?", re.M)
 _ROLE = re.compile(r"\{(?P<name>[a-z][\w:-]*)\}`(?P<text>[^`]+)`")
 _TARGET = re.compile(r"^\((?P<label>[^()\s]+)\)=\s*$")
 _FENCE_OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}(?P<arg>[^\n]*)$")
@@ -425,8 +412,6 @@ class _Markdown:
         if name in ("note", "important", "warning", "tip", "seealso", "admonition"):
             title = self.inline(arg) if arg else name.capitalize()
             return _quote(f"**{title}.** {body_md}")
-        if name == "glue:figure":
-            return self.figure_caption(options.get("name", arg), "\n".join(body))
         if name == "footbibliography":
             return self.references()
         raise ConversionError(f"{self.doc}: directive {{{name}}} has no notebook form")
@@ -674,7 +659,8 @@ def _expand(text: str, macros: dict[str, list], pattern: re.Pattern) -> str:
                 j += 1
         for n, arg in enumerate(args, 1):
             body = body.replace(f"#{n}", _expand(arg, macros, pattern))
-        # keep a space between a control word and a following letter: \R x -> \mathbb{R} x
+        if re.search(r"\\[A-Za-z]+$", body) and text[j:j + 1].isalpha():
+            body += " "            # \norm{x}y: \right\rVert y, not the undefined \rVerty
         out.append(body)
         pos = j
 

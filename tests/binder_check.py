@@ -364,7 +364,7 @@ def _check_student_notebook(page, base: str, token: str, repo: Path, notebook: s
             if not images.count() or not images.first.evaluate(
                     "im => im.tagName.toLowerCase() === 'svg' || im.naturalWidth > 0"):
                 missing.append(f"{name} (not displayed)")
-            caption = nb["cells"][i + 1]["source"] if i + 1 < len(nb["cells"]) else ""
+            caption = "".join(nb["cells"][i + 1]["source"]) if i + 1 < len(nb["cells"]) else ""
             if f'<a id="{name}"></a>' not in caption:
                 missing.append(f"{name} (no caption cell below it)")
         require(not missing, f"each of the {len(figures)} figure cells shows its image, with its numbered caption below"

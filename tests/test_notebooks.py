@@ -186,7 +186,8 @@ answer = 42
 
 
 def test_unknown_constructs_and_unresolved_references_fail() -> None:
-    for body in ["{glue:text}`missing`", "{prf:ref}`lem-none`", "```{dropdown} x\ny\n```", "{kbd}`C-c`"]:
+    for body in ["{glue:text}`missing`", "{prf:ref}`lem-none`", "```{dropdown} x\ny\n```", "{kbd}`C-c`",
+                 "```{glue:figure} fig-y\n:name: fig-y\n\nA glued figure.\n```"]:
         with pytest.raises(notebooks.ConversionError):
             _convert(body)
 
@@ -195,6 +196,8 @@ def test_macros_expand_with_arguments_and_nesting() -> None:
     out = notebooks.expand_macros(r"$\norm{\norm{x}_2 + \N}$, $\R^d$, `\norm{code}`", DATA["macros"])
     assert out == (r"$\left\lVert \left\lVert x \right\rVert_2 + \mathcal{N} \right\rVert$, $\mathbb{R}^d$, "
                    r"`\norm{code}`")
+    # a control word at the end of a definition is kept apart from a following letter
+    assert notebooks.expand_macros(r"$\norm{x}y$", DATA["macros"]) == r"$\left\lVert x \right\rVert y$"
 
 
 # --------------------------------------------------------------------------------------------
