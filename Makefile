@@ -14,6 +14,9 @@
 #   make binder-check   the Binder environment, built fresh from binder/, opens every chapter's student
 #               notebook in JupyterLab, runs all its cells and checks what the student sees
 #   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
+#   make bench-peers   ntklib against Neural Tangents, in its own environment (.cache/peers-venv,
+#               about 2 GiB; an hour or more; writes benchmarks/peers.json; QUICK=1 for a smoke run,
+#               THREADS=1 for one BLAS/XLA thread each, on a loaded machine)
 #   make seeds N=20   every chapter under N seeds, each verification's pass/fail count
 #   make mutants  curated semantic mutants of ntklib against the unit tests and chapters (kill table)
 PYTHON ?= python3
@@ -27,7 +30,7 @@ NPM_CACHE       := .cache/npm
 MATHJAX_VERSION := 3.2.2
 MATHJAX_STAMP   := $(NPM_CACHE)/node_modules/.mathjax-$(MATHJAX_VERSION)
 
-.PHONY: book pdf dist test bench seeds mutants install clean browser-deps binder-check tex-packages notebooks
+.PHONY: book pdf dist test bench bench-peers seeds mutants install clean browser-deps binder-check tex-packages notebooks
 
 # Debian packages for `make pdf` (.ci/run installs them with --no-install-recommends): xelatex with
 # the LaTeX packages Sphinx's output loads, latexmk, FreeSerif (Sphinx's xelatex font), the Korean
@@ -94,6 +97,20 @@ binder-check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# Neural Tangents needs a jax the book does not use, and tensorflow for its imports: a separate
+# environment from pinned files (PyPI only), rebuilt when they change.  Not part of make test or CI.
+PEERS_VENV  := .cache/peers-venv
+PEERS_STAMP := $(PEERS_VENV)/.installed-stamp
+$(PEERS_STAMP): benchmarks/peers-requirements.txt benchmarks/peers-requirements-nodeps.txt
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install --quiet -r benchmarks/peers-requirements.txt
+	$(PEERS_VENV)/bin/python -m pip install --quiet --no-deps -r benchmarks/peers-requirements-nodeps.txt
+	touch $@
+
+bench-peers: $(PEERS_STAMP)
+	$(PEERS_VENV)/bin/python benchmarks/peers.py $(if $(QUICK),--quick) $(if $(THREADS),--threads $(THREADS))
 
 N ?= 20
 seeds: $(STAMP)

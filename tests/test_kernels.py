@@ -179,3 +179,88 @@ def test_gram_relu_counts_ignore_the_scale_of_the_weights() -> None:
     K = ntklib.ntk_gram(X, W=W, activation="relu")
     np.testing.assert_array_equal(ntklib.ntk_gram(X, W=W * 1e300, activation="relu"), K)
     np.testing.assert_array_equal(ntklib.ntk_gram(X, W=W * 1e-300, activation="relu"), K)
+
+
+# --- the float32 path (ntk_gram(..., dtype=np.float32)) -------------------------------------------
+
+U32 = 2.0**-24
+SUP_D1 = {"tanh": 1.0, "sigmoid": 0.25, "softplus": 1.0, "erf": 2 / np.sqrt(np.pi), "identity": 1.0}
+
+
+def _gamma32(k: int) -> float:
+    return k * U32 / (1 - k * U32)
+
+
+@pytest.mark.parametrize("name", sorted(SUP_D1))
+def test_float32_derivatives_within_8us(name: str) -> None:
+    # Z = W X^T with X = [[1]] is exact, so this is the float32 evaluation of sigma' alone
+    z = np.concatenate([np.linspace(-60, 60, 400_001), np.geomspace(1e-30, 1, 1001)]).astype(np.float32)
+    act = ntklib.get_activation(name)
+    S = kernels._derivatives(act, np.ones((1, 1), np.float32), z[:, None], np.float32)
+    assert S.dtype == np.float32
+    exact = act.d1(z.astype(np.float64))
+    assert np.max(np.abs(S[:, 0] - exact)) <= 8 * U32 * SUP_D1[name]
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "softplus", "erf"])
+def test_float32_gram_within_the_stated_bound(name: str) -> None:
+    g = ntklib.rng(f"float32-{name}")
+    n, npr, d, m = 30, 20, 7, 3000
+    X = g.standard_normal((n, d)) * np.linspace(0.2, 2.0, n)[:, None]
+    Xp = g.standard_normal((npr, d))
+    W = g.standard_normal((m, d))
+    act = ntklib.get_activation(name)
+    K64 = ntklib.ntk_gram(X, Xp, W=W, activation=name)
+    K32 = ntklib.ntk_gram(X, Xp, W=W, activation=name, dtype=np.float32)
+    assert K32.dtype == np.float64 and K32.shape == (n, npr)
+    # the docstring's bound, from the float32 derivatives actually used
+    f32 = np.float32
+    S = kernels._derivatives(act, X.astype(f32), W.astype(f32), f32).astype(np.float64)     # (m, n)
+    Sp = kernels._derivatives(act, Xp.astype(f32), W.astype(f32), f32).astype(np.float64)
+    dlt = act.smoothness * _gamma32(d + 2) * (np.abs(W) @ np.abs(X).T) + 8 * U32 * SUP_D1[name]
+    dltp = act.smoothness * _gamma32(d + 2) * (np.abs(W) @ np.abs(Xp).T) + 8 * U32 * SUP_D1[name]
+    c = min(m, kernels.GRAM_CHUNK_ELEMENTS // n)
+    inner = dlt.T @ np.abs(Sp) + np.abs(S).T @ dltp + dlt.T @ dltp + _gamma32(c) * (np.abs(S).T @ np.abs(Sp))
+    bound = np.abs(X @ Xp.T) / m * inner + (d + 3) * 2.0**-53 * 1.01 * np.abs(K32) + 1e-15 * np.abs(K64).max()
+    assert np.all(np.abs(K32 - K64) <= bound)
+    # and the measured accuracy the docstring reports: below 1e-6 relative, entrywise
+    assert np.max(np.abs(K32 - K64) / np.abs(K64)) < 1e-6
+
+
+def test_float32_relu_counts_are_exact() -> None:
+    g = ntklib.rng("float32-relu")
+    X, W = ntklib.sphere(40, 5, g), g.standard_normal((5000, 5))
+    K32 = ntklib.ntk_gram(X, W=W, activation="relu", dtype=np.float32)
+    S = (W.astype(np.float32) @ X.astype(np.float32).T > 0).astype(np.float64)     # the float32 signs
+    np.testing.assert_array_equal(K32, (X @ X.T) * (S.T @ S) / 5000)                 # integer counts, exact
+    np.testing.assert_array_equal(K32, ntklib.ntk_gram(X, W=W, activation="relu"))  # no sign differs here
+
+
+def test_float32_default_is_float64_and_spellings(rng) -> None:
+    X, W = rng.standard_normal((6, 3)), rng.standard_normal((50, 3))
+    K = ntklib.ntk_gram(X, W=W, activation="tanh")
+    np.testing.assert_array_equal(ntklib.ntk_gram(X, W=W, activation="tanh", dtype="float64"), K)
+    K32 = ntklib.ntk_gram(X, W=W, activation="tanh", dtype=np.float32)
+    for spelling in ("float32", np.dtype("float32"), "f4"):
+        np.testing.assert_array_equal(ntklib.ntk_gram(X, W=W, activation="tanh", dtype=spelling), K32)
+
+
+@pytest.mark.parametrize("bad", [None, True, "float16", np.float16, np.int32, complex, "cosine", 3])
+def test_float32_dtype_validation(rng, bad) -> None:
+    X, W = rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
+    with pytest.raises(ValueError, match=r"dtype=.*expected numpy.float64 \(the default\) or numpy.float32"):
+        ntklib.ntk_gram(X, W=W, activation="relu", dtype=bad)
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh"])
+def test_serial_and_threaded_products_agree(monkeypatch, name: str) -> None:
+    g = ntklib.rng("serial")
+    X, W = ntklib.sphere(50, 4, g), g.standard_normal((4000, 4))
+    monkeypatch.setattr(kernels, "SERIAL_WORK", 0)            # as configured (threads allowed)
+    K = ntklib.ntk_gram(X, W=W, activation=name)
+    monkeypatch.setattr(kernels, "SERIAL_WORK", 1 << 62)      # one thread
+    K1 = ntklib.ntk_gram(X, W=W, activation=name)
+    if name == "relu":
+        np.testing.assert_array_equal(K1, K)
+    else:
+        np.testing.assert_allclose(K1, K, rtol=1e-13)
