@@ -436,12 +436,7 @@ class _Markdown:
     def references(self) -> str:
         if not self.cited:
             return ""
-        items = []
-        for key in self.cited:
-            who, year, text = self.data["bib"][key]
-            items.append(f'- <a id="ref-{key}"></a>{text}')
-        self.cited_listed = True
-        return "\n".join(items)
+        return "\n".join(f'- <a id="ref-{key}"></a>{self.data["bib"][key][2]}' for key in self.cited)
 
     # -- inline ------------------------------------------------------------------------------
 

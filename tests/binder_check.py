@@ -323,7 +323,6 @@ def _check_student_notebook(page, base: str, token: str, repo: Path, notebook: s
             panel.locator(".jp-MarkdownCell h1", has_text=title).first.wait_for(timeout=60_000)
         except Exception as exc:
             raise CheckFailed(f"the chapter's title {title!r} is not rendered as a heading") from exc
-        cells = panel.locator(".jp-Notebook > .jp-WindowedPanel-viewport > .jp-Cell, .jp-Notebook .jp-Cell")
         page.wait_for_function("(n) => document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length >= n",
                                arg=len(kinds), timeout=60_000)
         require(panel.locator(".jp-Cell").count() == len(kinds),
