@@ -9,7 +9,10 @@
 #               in headless Chromium, and the PDF
 #   make browser-deps   checks for the site test's browser, Chromium from Debian
 #               (apt-get install chromium chromium-driver); MathJax comes with the book (PyPI)
-#   make binder-check   the Binder environment, built fresh from binder/, opens and runs a chapter
+#   make notebooks  build the book, then copy its student notebooks beside the sources
+#               (chapters/<chapter>.ipynb: what Binder, Colab and the download button open); commit them
+#   make binder-check   the Binder environment, built fresh from binder/, opens every chapter's student
+#               notebook in JupyterLab, runs all its cells and checks what the student sees
 #   make bench  benchmarks against their targets (several minutes; writes benchmarks/results.json)
 #   make bench-peers   ntklib against Neural Tangents, in its own environment (.cache/peers-venv,
 #               about 2 GiB; an hour or more; writes benchmarks/peers.json; QUICK=1 for a smoke run,
@@ -21,7 +24,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book pdf dist test bench bench-peers seeds mutants install clean browser-deps binder-check tex-packages
+.PHONY: book pdf dist test bench bench-peers seeds mutants install clean browser-deps binder-check tex-packages notebooks
 
 # Debian packages for `make pdf` (.ci/run installs them with --no-install-recommends): xelatex with
 # the LaTeX packages Sphinx's output loads, latexmk, FreeSerif (Sphinx's xelatex font), the Korean
@@ -45,6 +48,11 @@ $(STAMP): pyproject.toml
 # points at (ntklib.sphinxext refuses to build with another).
 book: $(STAMP)
 	PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)) $(BIN)/jupyter-book build . -n -W --keep-going
+
+# The build writes _build/notebooks/*.ipynb (ntklib.notebooks); tests/test_notebooks.py fails while
+# the committed copies differ from what the converter makes of the current sources.
+notebooks: book
+	$(BIN)/python -m ntklib.notebooks
 
 tex-packages:
 	@echo $(TEX_PACKAGES)

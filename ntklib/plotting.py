@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 from . import _validate as v
 from .stats import SlopeFit
 
-__all__ = ["PALETTE", "REFERENCE", "set_theme", "rate_plot"]
+__all__ = ["DPI", "FIGURE_WIDTH", "PALETTE", "REFERENCE", "TEXT_SIZES", "set_theme", "rate_plot"]
 
 PALETTE = "colorblind"
 """The seaborn palette used throughout (Okabe–Ito-like, safe for colour-vision deficiencies)."""
@@ -19,15 +19,33 @@ REFERENCE = "0.3"
 """The one grey (a matplotlib grey level) for reference lines, bounds and annotations in every figure."""
 
 
+FIGURE_WIDTH = 7.2
+"""Default figure width in inches.  At :data:`~ntklib.plotting.DPI` a figure is 720 px wide: the site's content column
+(about 750 px on a laptop) and a JupyterLab cell show it at its own size, not scaled down, so its
+text keeps the sizes of :data:`~ntklib.plotting.TEXT_SIZES`.  No figure should be wider than 7.5 in."""
+
+DPI = 100
+"""Pixels per inch of every figure, on screen and saved (PNG): one point of text is 100/72 px."""
+
+TEXT_SIZES = {"font.size": 12, "axes.labelsize": 12, "axes.titlesize": 12, "xtick.labelsize": 11,
+              "ytick.labelsize": 11, "legend.fontsize": 11, "legend.title_fontsize": 11}
+"""Text sizes in points.  At :data:`~ntklib.plotting.DPI` the smallest, 11 pt, is 15 px, and a legend's ``"small"``
+(0.83 × 11 pt) 12.7 px: at least 0.75 of the site's 16 px body text, as long as the figure is
+shown at its own size (width at most 7.5 in)."""
+
+
 def set_theme() -> None:
-    """Apply the book's theme: seaborn ``whitegrid``, the :data:`~ntklib.plotting.PALETTE`, readable font sizes."""
+    """Apply the book's theme: seaborn ``whitegrid``, the :data:`~ntklib.plotting.PALETTE`, figures
+    drawn at the size they are shown (:data:`~ntklib.plotting.FIGURE_WIDTH` × 4 in at
+    :data:`~ntklib.plotting.DPI`, PNG) with the text sizes of :data:`~ntklib.plotting.TEXT_SIZES`, and legends on an opaque frame."""
     import seaborn as sns
 
     sns.set_theme(
         context="notebook",
         style="whitegrid",
         palette=PALETTE,
-        rc={"figure.figsize": (6.4, 4.0), "figure.dpi": 100, "axes.titlesize": "medium"},
+        rc={"figure.figsize": (FIGURE_WIDTH, 4.0), "figure.dpi": DPI, "savefig.dpi": DPI,
+            "savefig.format": "png", "legend.framealpha": 0.9, **TEXT_SIZES},
     )
 
 

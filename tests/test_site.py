@@ -20,7 +20,9 @@ At 1400 px also: every internal link and cross-reference resolves (the target fi
 (headings, contents, statement boxes and the dashboard name results by the book's numbers, a
 lecture's number only as "the lecture's Lemma 5"); figures numbered by chapter ("Fig. 2.1",
 "Fig. A.1"); errata entries link back to their margin notes; on ``chapters/`` pages the download,
-repository and issue buttons, and on notebook chapters the Binder and Live Code (Thebe) buttons.
+repository and issue buttons, and on notebook chapters the Binder, Colab and Live Code (Thebe)
+buttons, Binder and Colab opening the chapter's student notebook (``chapters/<chapter>.ipynb``) and
+the download button offering it as ``.ipynb``.
 
 ``test_figures_legible`` measures each figure the site shows (matplotlib's PNG or SVG): its text on
 screen is ``theme size (pt) × image px per pt × rendered width / natural width``, with the smallest
@@ -295,12 +297,26 @@ def _check_buttons(page, rel: str) -> list[str]:
     if _is_notebook(source):
         launch = _config()["launch_buttons"]
         owner_repo = urlsplit(url).path.strip("/")
+        # the launch buttons open the student notebook beside the source (ntklib.notebooks)
+        path = path.removesuffix(".md") + ".ipynb"
         binder = f"{launch['binderhub_url'].rstrip('/')}/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/{path}"
         # (Bootstrap moves `title` into a tooltip, so buttons are found by class and text.)
         binder_link = page.locator(".dropdown-launch-buttons a.dropdown-item", has_text="Binder")
         found = binder_link.first.get_attribute("href") if binder_link.count() else None
         if found != binder:
             problems.append(f"Binder button missing or not {binder}: {found!r}")
+        colab = f"{launch['colab_url'].rstrip('/')}/github/{owner_repo}/blob/{branch}/{path}"
+        colab_link = page.locator(".dropdown-launch-buttons a.dropdown-item", has_text="Colab")
+        found = colab_link.first.get_attribute("href") if colab_link.count() else None
+        if found != colab:
+            problems.append(f"Colab button missing or not {colab}: {found!r}")
+        notebook = attr("a.btn-download-notebook-button")
+        served = SITE / "_sources" / "chapters" / f"{stem}.ipynb"
+        student = ROOT / "chapters" / f"{stem}.ipynb"
+        if notebook is None or not notebook.endswith(f"_sources/chapters/{stem}.ipynb"):
+            problems.append(f"download button for the .ipynb missing or wrong: {notebook!r}")
+        elif not (served.is_file() and student.is_file() and served.read_bytes() == student.read_bytes()):
+            problems.append(f"the .ipynb download is not the student notebook chapters/{stem}.ipynb")
         thebe = page.locator("button.btn-launch-thebe")
         if not thebe.count() or "Live Code" not in thebe.first.text_content():
             problems.append("Live Code (Thebe) button missing")
