@@ -628,6 +628,7 @@ def check_slope(
     *,
     statistic: str,
     mode: str = "at_most",
+    allowance: float = 0.0,
     false_statement: tuple[str, ArrayLike] | None = None,
 ) -> CheckReport:
     r"""Check a rate against the confidence interval of a fitted log–log slope.
@@ -649,6 +650,11 @@ def check_slope(
     statistic : str
         What was fitted.
     mode : {"at_most", "equal", "below"}
+    allowance : float, optional
+        ``mode="equal"`` only: :math:`a \ge 0` such that the statement is that the slope lies in
+        :math:`[p - a, p + a]` at the sizes fitted (an asymptotic exponent measured at finite sizes, whose
+        correction the text bounds by :math:`a`); the check fails iff the interval misses
+        :math:`[p - a, p + a]`.  Default 0: the exponent itself.
     false_statement : (str, array_like), optional
         The nearest false statement the text discusses, as a description and the values that replace
         ``exponent`` (a single number) on the same data; the registry's amount
@@ -661,10 +667,13 @@ def check_slope(
     p = v.real("exponent", exponent)
     if mode not in ("at_most", "equal", "below"):
         raise ValueError(f"mode={mode!r}: expected 'at_most', 'equal' or 'below'")
-    return _finish(_rate(label, fit, p, statistic, mode), false_statement)
+    allow = v.real("allowance", allowance)
+    if not allow >= 0.0 or (allow > 0.0 and mode != "equal"):
+        raise ValueError(f"allowance={allowance!r}: expected a finite number >= 0, and 0 unless mode='equal'")
+    return _finish(_rate(label, fit, p, statistic, mode, allow), false_statement)
 
 
-def _rate(label: str, fit: SlopeFit, p: float, statistic: str, mode: str) -> CheckReport:
+def _rate(label: str, fit: SlopeFit, p: float, statistic: str, mode: str, allow: float = 0.0) -> CheckReport:
     half = max((fit.ci_high - fit.ci_low) / 2.0, np.finfo(float).tiny)
     if mode == "at_most":
         passed = fit.ci_low <= p
@@ -673,16 +682,18 @@ def _rate(label: str, fit: SlopeFit, p: float, statistic: str, mode: str) -> Che
         passed = fit.ci_high < p
         ratio = 1.0 + max(0.0, fit.ci_high - p) / half
     else:
-        passed = fit.ci_low <= p <= fit.ci_high
-        ratio = 1.0 + max(0.0, fit.ci_low - p, p - fit.ci_high) / half
-    rows = ((fit.slope, fit.ci_low, fit.ci_high, p, mode, ratio),)
+        passed = fit.ci_low <= p + allow and p - allow <= fit.ci_high
+        ratio = 1.0 + max(0.0, fit.ci_low - (p + allow), (p - allow) - fit.ci_high) / half
+    rows = ((fit.slope, fit.ci_low, fit.ci_high, p, mode if allow == 0.0 else f"equal ± {allow:.3g}", ratio),)
     note = f"{100 * fit.confidence:.6g}% confidence interval over {fit.points} points"
     if fit.replicates > 1:
         note += f" and {fit.replicates} independent replicates (Student-t over the replicates' slopes)"
+    if allow > 0.0:
+        note += f"; the claim is a slope within {allow:.3g} of the exponent at the sizes fitted"
     return CheckReport(
         label, "rate", statistic, ("slope", "ci_low", "ci_high", "claimed", "mode", "ratio"), rows,
         float(ratio), bool(passed), base_seed(), note, float(fit.slope), p, 0,
-        (_rate, dict(label=label, fit=fit, p=p, statistic=statistic, mode=mode)),
+        (_rate, dict(label=label, fit=fit, p=p, statistic=statistic, mode=mode, allow=allow)),
     )
 
 

@@ -184,6 +184,9 @@ def _measured_and_condition(r: dict[str, Any]) -> tuple[str, str]:
     if kind == "rate":
         slope, lo, hi, p, mode = r["rows"][0][:5]
         measured = f"slope {_fmt(slope)}, interval [{_fmt(lo)}, {_fmt(hi)}]"
+        if mode.startswith("equal ± "):
+            a = float(mode.removeprefix("equal ± "))
+            return measured, f"interval meets [{_fmt(p - a)}, {_fmt(p + a)}]"
         return measured, {"equal": f"interval contains {_fmt(p)}", "at_most": f"lower end ≤ {_fmt(p)}",
                           "below": f"upper end < {_fmt(p)}"}[mode]
     return {

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 import ntklib
-from ntklib import bounds
+from ntklib import bounds, checks
 
 
 # --- deterministic bounds: Lemma 5 at a near-maximizer ----------------------------------------
@@ -441,6 +441,29 @@ def test_check_slope_boundaries() -> None:
     assert passed(_up(-0.4), "below") and not passed(-0.4, "below")                    # strictly below
     with pytest.raises(AssertionError, match=r"worst ratio 2 "):                        # one half-width out
         ntklib.check_slope("r", fit, -0.3, mode="equal", statistic="s")
+
+
+def test_check_slope_allowance() -> None:
+    fit = ntklib.SlopeFit(slope=-0.5, intercept=0.0, stderr=0.05, ci_low=-0.6, ci_high=-0.4, confidence=0.95, points=5)
+
+    def passed(p: float, allowance: float) -> bool:
+        try:
+            return ntklib.check_slope("r", fit, p, mode="equal", allowance=allowance, statistic="s").passed
+        except AssertionError:
+            return False
+
+    assert not passed(-0.75, 0.0) and passed(-0.75, 0.15) and not passed(-0.75, 0.149)   # band [p - a, p + a]
+    assert not passed(-0.25, 0.0) and passed(-0.25, 0.15) and not passed(-0.25, 0.149)
+    with pytest.raises(AssertionError, match=r"worst ratio 2 "):                        # one half-width out of the band
+        ntklib.check_slope("r", fit, -0.2, mode="equal", allowance=0.1, statistic="s")
+    report = ntklib.check_slope("r", fit, -0.5, mode="equal", allowance=0.05, statistic="s",
+                                false_statement=("off by 0.2", -0.7))
+    assert not checks.mutate(report, checks.STATED).passed                              # the mutation keeps the band
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="allowance"):
+            ntklib.check_slope("r", fit, -0.5, mode="equal", allowance=bad, statistic="s")
+    with pytest.raises(ValueError, match="allowance"):
+        ntklib.check_slope("r", fit, -0.5, mode="at_most", allowance=0.1, statistic="s")
 
 
 def test_check_test_boundary_is_the_level() -> None:

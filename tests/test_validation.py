@@ -339,6 +339,7 @@ CASES: list[tuple[str, Callable[[Any], Any], st.SearchStrategy[Any]]] = [
     ("fit", lambda v: ntklib.check_slope("v", v, 1.0, statistic="s"), st.sampled_from([None, "fit", 1.0, (1.0, 2.0)])),
     ("exponent", lambda v: ntklib.check_slope("v", FIT, v, statistic="s"), bad_reals()),
     ("mode", lambda v: ntklib.check_slope("v", FIT, 1.0, statistic="s", mode=v), bad_names(["at_most", "equal", "below"])),
+    ("allowance", lambda v: ntklib.check_slope("v", FIT, FIT.slope, statistic="s", mode="equal", allowance=v), bad_reals(low=0.0)),
     ("level", lambda v: ntklib.check_test("v", [np.linspace(0.01, 0.99, 20)], lambda q: q, level=v, statistic="s"), bad_probs),
 ]
 
@@ -359,7 +360,7 @@ GOOD: list[Any] = [
     5, 1, G, np.array([0.1, 0.2]), 1.0, np.ones(6), NET.a, 1.0, np.ones(6), NET.a, 1.0,         # 121-131 worst cases
     10, 1.0, 2, G, np.ones(6), NET.a, 1.0, "tanh", 8, W0, UNIT,                                 # 132-142
     "v", ONES3, ONES3, "s", 0.0, ONES3, ONES3, ONES3, 1e-3, ONES3, ONES3,                       # 143-153 checks
-    np.zeros((3, 100)), ONES3, 0.1, FIT, 1.0, "at_most", 0.01,                                  # 154-160
+    np.zeros((3, 100)), ONES3, 0.1, FIT, 1.0, "at_most", 0.02, 0.01,                            # 154-161
 ]
 """A valid value for each case's argument: the baseline call must accept it (else the case tests nothing)."""
 
