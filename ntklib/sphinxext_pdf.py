@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import datetime
 import posixpath
+import re
 import shutil
 import unicodedata
 from pathlib import Path
@@ -299,6 +300,15 @@ def _structure(doctree: nodes.document, env: Any, solutions: nodes.section | Non
         doctree += [_raw("\\ntkbackmatter")] + ([solutions] if solutions is not None else [])
 
 
+def _appendix_titles(doctree: nodes.document) -> None:
+    """An appendix titled "Appendix A: ..." on the site prints as "Appendix A. ...": LaTeX numbers it."""
+    for title in list(doctree.findall(nodes.title)):
+        text = title.astext()
+        match = re.match(r"Appendix [A-Z]: ", text)
+        if match and len(title.children) == 1 and isinstance(title.children[0], nodes.Text):
+            title.replace(title.children[0], nodes.Text(text[match.end():]))
+
+
 def _prints_empty(node: nodes.Node) -> bool:
     """No text and no image: a target, or the container a footnote bibliography leaves once
     Sphinx's LaTeX footnote transform has moved its footnotes to the pages that cite them."""
@@ -402,6 +412,7 @@ def print_layout(app: Any, doctree: nodes.document, docname: str) -> None:
     solutions = _solutions(doctree, docname, env)
     _drop_empty_sections(doctree)
     _structure(doctree, env, solutions)
+    _appendix_titles(doctree)
     _tables(doctree)
     _bibliography(doctree, env)
     _korean_index(doctree)
