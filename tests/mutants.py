@@ -242,6 +242,18 @@ MUTANTS: list[Mutant] = [
       "Taylor remainder: integral weight u instead of 1 - u"),
     M("unit-tolerance", "worst_case.py", "if not abs(norm - 1.0) <= UNIT_TOLERANCE:", "if not abs(norm - 1.0) <= 1.0:",
       "Adversary.weights: any x up to norm 2 accepted as a unit input"),
+    # gradient flows (chapter 4)
+    M("flows-tangent-decay", "flows.py", "        decay = np.exp(-np.outer(p.lam, t))\n",
+      "        decay = np.exp(-np.outer(p.lam, t) / 2)\n", "tangent flow: half the decay rate of each mode"),
+    M("flows-bound-rate", "flows.py", '"bound": R0 * np.exp(-taus * p.sigma_min**2 / 2)',
+      '"bound": R0 * np.exp(-taus * p.sigma_min**2)', "Theorem 12's risk bound with rate sigma_min^2 instead of sigma_min^2 / 2"),
+    M("flows-tail-no-allowance", "flows.py", "TailCertificate(bool(path + e < r)", "TailCertificate(bool(path < r)",
+      "tail certificate: the integrator's error allowance dropped"),
+    M("flows-risk-half", "flows.py", '"risk": 0.5 * np.sum(residual**2, axis=0)', '"risk": 0.25 * np.sum(residual**2, axis=0)',
+      "flow runs: the network's risk halved"),
+    # reporting
+    M("report-verdict", "reporting.py", "{'PASS' if report.passed else 'FAIL'}", "{'PASS'}",
+      "check report: the verdict line says PASS whatever the outcome"),
 ]
 
 
