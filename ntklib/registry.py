@@ -111,8 +111,7 @@ REGISTRY: dict[str, Verification] = {
             eq_lazy_risk={"bound": STATED},
             # the bound lowered to 0.03 < s_min / (6 s_max), which the adversary attains; a 1% weaker adversary
             eq_lazy_displacement={"bound": 0.03, "sharpness": 0.99},
-            # the proof's factors 1/2 and 3/2 replaced by 1 (the chapter says why this shows little, and shows the
-            # check failing below the threshold)
+            # the claim without the threshold: s_min(J_t) >= s_min / 2 along the flow at alpha_fail < alpha*
             eq_lazy_smin={"bound": STATED},
             # the path bound D(alpha) lowered to 0.03 of itself, below what the adversary uses
             eq_lazy_radius={"bound": 0.03},
