@@ -87,6 +87,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "stats": ("tests/test_stats.py", "tests/test_checks.py", "chapters/01-setup.md", "chapters/03-kernel.md"),
     "training": ("tests/test_training.py", "chapters/01-setup.md"),
     "worst_case": ("tests/test_worst_case.py", "tests/test_numerical_edges.py", "chapters/02-taylor.md"),
+    "flows": ("tests/test_flows.py", "chapters/04-optimization.md"),
+    "reporting": ("tests/test_reporting.py", "tests/test_checks.py"),
 }
 
 MUTANTS: list[Mutant] = [
@@ -362,6 +364,7 @@ def main() -> int:
     args = parser.parse_args()
     ids = [m.id for m in MUTANTS]
     assert len(set(ids)) == len(ids), "duplicate mutant ids"
+    assert all(m.module in TARGETS for m in MUTANTS), "a mutant's module has no TARGETS entry"
     chosen = [m for m in MUTANTS if args.only is None or m.id in args.only]
     unknown = set(args.only or []) - set(ids)
     if unknown:
