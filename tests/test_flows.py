@@ -45,6 +45,9 @@ def test_tail_certificate_by_hand() -> None:
     # e = 1e-4: P = 6 (0.1 + 10 * 4.0002e-4) / 10 = 0.06240012, and P + e < 1
     small = flows.tail_certificate(3.0, 4.0, 0.005, 10.0, 2.0, 2.0, error=1e-4)
     assert small.holds and small.path == pytest.approx(0.06240012)
+    # e = 0.037: P = 0.06 + 24e + 12e^2 = 0.964428 < 1 = r, but P + e = 1.001428 >= r: the allowance decides
+    edge = flows.tail_certificate(3.0, 4.0, 0.005, 10.0, 2.0, 2.0, error=0.037)
+    assert not edge.holds and edge.path == pytest.approx(0.964428) and edge.path < edge.radius
 
 
 def test_large_scale_holds_and_small_scale_fails(rng) -> None:
