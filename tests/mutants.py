@@ -88,6 +88,9 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "training": ("tests/test_training.py", "chapters/01-setup.md"),
     "worst_case": ("tests/test_worst_case.py", "tests/test_numerical_edges.py", "chapters/02-taylor.md"),
     "flows": ("tests/test_flows.py", "chapters/04-optimization.md"),
+    "notebooks": ("tests/test_notebooks.py",),
+    "sphinxext_pdf": ("tests/test_sphinxext_pdf.py",),
+    "sphinxext_site": ("tests/test_sphinxext_site.py",),
     "reporting": ("tests/test_reporting.py", "tests/test_checks.py"),
 }
 
@@ -256,6 +259,14 @@ MUTANTS: list[Mutant] = [
     # reporting
     M("report-verdict", "reporting.py", "{'PASS' if report.passed else 'FAIL'}", "{'PASS'}",
       "check report: the verdict line says PASS whatever the outcome"),
+    # the book's extensions: student notebooks, PDF layout, site numbering
+    M("notebook-solution-unfolded", "notebooks.py",
+      'return f"<details>\\n<summary><b>{self.solution_title(arg)}</b></summary>\\n\\n{body_md}\\n\\n</details>"',
+      'return f"**{self.solution_title(arg)}**\\n\\n{body_md}"', "student notebooks: solutions shown, not folded"),
+    M("pdf-hangul-width", "sphinxext_pdf.py", 'return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)',
+      "return len(text)", "PDF tables: a Hangul syllable counted as one Latin character"),
+    M("site-appendix-letter", "sphinxext_site.py", "return {kind: {key: (letter, *num) if not (num and num[0] == letter) else tuple(num)",
+      "return {kind: {key: (letter, *num)", "appendix numbering: the letter added again on a second pass"),
 ]
 
 
