@@ -673,6 +673,19 @@ def check_slope(
     return _finish(_rate(label, fit, p, statistic, mode, allow), false_statement)
 
 
+_ALLOWANCE = "equal ± "
+
+
+def _rate_mode(mode: str, allow: float) -> str:
+    """A rate report's ``mode`` cell: the mode, or ``"equal ± a"`` with an allowance (read by :func:`rate_mode`)."""
+    return mode if allow == 0.0 else f"{_ALLOWANCE}{allow!r}"
+
+
+def rate_mode(cell: str) -> tuple[str, float]:
+    """The mode and the allowance of a rate report's ``mode`` cell (the inverse of how :func:`check_slope` writes it)."""
+    return ("equal", float(cell.removeprefix(_ALLOWANCE))) if cell.startswith(_ALLOWANCE) else (cell, 0.0)
+
+
 def _rate(label: str, fit: SlopeFit, p: float, statistic: str, mode: str, allow: float = 0.0) -> CheckReport:
     half = max((fit.ci_high - fit.ci_low) / 2.0, np.finfo(float).tiny)
     if mode == "at_most":
@@ -684,7 +697,7 @@ def _rate(label: str, fit: SlopeFit, p: float, statistic: str, mode: str, allow:
     else:
         passed = fit.ci_low <= p + allow and p - allow <= fit.ci_high
         ratio = 1.0 + max(0.0, fit.ci_low - (p + allow), (p - allow) - fit.ci_high) / half
-    rows = ((fit.slope, fit.ci_low, fit.ci_high, p, mode if allow == 0.0 else f"equal ± {allow:.3g}", ratio),)
+    rows = ((fit.slope, fit.ci_low, fit.ci_high, p, _rate_mode(mode, allow), ratio),)
     note = f"{100 * fit.confidence:.6g}% confidence interval over {fit.points} points"
     if fit.replicates > 1:
         note += f" and {fit.replicates} independent replicates (Student-t over the replicates' slopes)"

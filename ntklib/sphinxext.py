@@ -38,7 +38,7 @@ from docutils.parsers.rst import Directive
 from sphinx.errors import ExtensionError
 
 from ._checkout import assert_checkout, checkout_environment
-from .checks import RECORD_FILE_ENV, STATED
+from .checks import RECORD_FILE_ENV, STATED, rate_mode
 from .registry import REGISTRY
 from .reporting import fmt_ratio
 from .seeding import base_seed
@@ -182,10 +182,10 @@ def _measured_and_condition(r: dict[str, Any]) -> tuple[str, str]:
     """The worst value found and the condition it must meet, in words, for each kind of check."""
     m, lim, kind = _fmt(r["measured"]), _fmt(r["limit"]), r["kind"]
     if kind == "rate":
-        slope, lo, hi, p, mode = r["rows"][0][:5]
+        slope, lo, hi, p, cell = r["rows"][0][:5]
+        mode, a = rate_mode(cell)
         measured = f"slope {_fmt(slope)}, interval [{_fmt(lo)}, {_fmt(hi)}]"
-        if mode.startswith("equal ± "):
-            a = float(mode.removeprefix("equal ± "))
+        if a:
             return measured, f"interval meets [{_fmt(p - a)}, {_fmt(p + a)}]"
         return measured, {"equal": f"interval contains {_fmt(p)}", "at_most": f"lower end ≤ {_fmt(p)}",
                           "below": f"upper end < {_fmt(p)}"}[mode]

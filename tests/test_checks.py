@@ -459,6 +459,8 @@ def test_check_slope_allowance() -> None:
     report = ntklib.check_slope("r", fit, -0.5, mode="equal", allowance=0.05, statistic="s",
                                 false_statement=("off by 0.2", -0.7))
     assert not checks.mutate(report, checks.STATED).passed                              # the mutation keeps the band
+    assert checks.rate_mode(report.rows[0][4]) == ("equal", 0.05)                       # the cell the dashboard reads
+    assert checks.rate_mode("at_most") == ("at_most", 0.0)
     for bad in (-0.1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="allowance"):
             ntklib.check_slope("r", fit, -0.5, mode="equal", allowance=bad, statistic="s")
